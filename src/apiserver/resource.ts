@@ -97,6 +97,12 @@ export interface ResourceInfo {
     columns: TableColumnDefinition[];
     /** Cells in the same order as columns. */
     cells(obj: KubeObject): unknown[];
+    /**
+     * True when `columns`/`cells` are the complete row, NAME and AGE included at upstream's positions
+     * (pods -o wide put AGE before IP, nodes put VERSION after AGE, events have no leading NAME): the
+     * machinery then adds nothing.
+     */
+    complete?: boolean;
   };
   /** OpenAPI definition name of the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
   schemaName: string;
