@@ -1,0 +1,77 @@
+/**
+ * Composition root of the engine: builds the services (images, containers, volumes, networks) over one
+ * data dir, registers their Docker API routes and serves them.
+ *
+ * Layering: services never import the API edge; the edge (src/engine/api/routes/*) translates HTTP to
+ * service calls. This file is the only place that knows every service.
+ *
+ * Each area wires itself in its marked block below (images, containers, networks).
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { Router } from './api/router';
+import { DockerApiServer } from './api/server';
+import { registerSystemRoutes, type SystemCounts } from './api/routes/system';
+import { EventBus } from './events';
+
+export interface EngineOptions {
+  dataDir: string;
+  socketPath: string;
+  /** Extra TCP listener on loopback, e.g. "127.0.0.1:2375". */
+  tcp?: string;
+  runtimePath: string;
+  conmonPath: string;
+  /** Where runtime state lives (runc --root, conmon sockets, netns): tmpfs in production. */
+  runDir: string;
+}
+
+export const DEFAULTS = {
+  dataDir: '/var/lib/skiff',
+  socketPath: '/run/skiff/docker.sock',
+  runtimePath: '/usr/sbin/runc',
+  conmonPath: '/usr/bin/conmon',
+  runDir: '/run/skiff',
+};
+
+export class EngineDaemon {
+  readonly events = new EventBus();
+  readonly router = new Router();
+  private readonly server = new DockerApiServer(this.router);
+  private readonly closers: Array<() => Promise<void> | void> = [];
+
+  constructor(readonly opts: EngineOptions) {}
+
+  async start(): Promise<void> {
+    const { dataDir } = this.opts;
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(this.opts.runDir, { recursive: true, mode: 0o711 });
+
+    const counts: SystemCounts = { containers: { total: 0, running: 0, paused: 0, stopped: 0 }, images: 0 };
+    let countsSource = (): SystemCounts => counts;
+
+    // --- images (src/engine/images, src/engine/snapshot) ---
+    // --- end images ---
+
+    // --- containers, volumes (src/engine/runtime, src/engine/containers, src/engine/volumes) ---
+    // --- end containers ---
+
+    // --- networks (src/network) ---
+    // --- end networks ---
+
+    registerSystemRoutes(this.router, {
+      events: this.events,
+      dataDir,
+      runtimePath: this.opts.runtimePath,
+      counts: () => countsSource(),
+    });
+
+    await this.server.listen({ socketPath: this.opts.socketPath, tcp: this.opts.tcp });
+    this.closers.push(() => this.server.close());
+    void path;
+  }
+
+  /** Stops serving. Containers keep running under conmon; a later start adopts them. */
+  async stop(): Promise<void> {
+    for (const close of this.closers.reverse()) await close();
+  }
+}
