@@ -1,0 +1,69 @@
+/** Small pure helpers shared by the per-kind files. */
+
+type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ak = Object.keys(a as object).filter((k) => (a as Any)[k] !== undefined);
+  const bk = Object.keys(b as object).filter((k) => (b as Any)[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  return ak.every((k) => deepEqual((a as Any)[k], (b as Any)[k]));
+}
+
+export function clone<T>(v: T): T {
+  return v === undefined ? v : structuredClone(v);
+}
+
+/** Returns obj[key], creating an empty object there first when absent. */
+export function ensureObject(obj: Any, key: string): Any {
+  if (obj[key] === undefined || obj[key] === null || typeof obj[key] !== 'object') obj[key] = {};
+  return obj[key];
+}
+
+export function setDefault(obj: Any, key: string, value: unknown): void {
+  if (obj && typeof obj === 'object' && (obj[key] === undefined || obj[key] === null)) obj[key] = value;
+}
+
+/** Go's duration.HumanDuration as kubectl prints ages ("5s", "3m2s", "4h", "2d3h", "3y45d"). */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 60 * 2) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) {
+    const s = seconds % 60;
+    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
+  }
+  if (minutes < 60 * 3) return `${minutes}m`;
+  const hours = Math.floor(seconds / 3600);
+  if (hours < 8) {
+    const m = minutes % 60;
+    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
+  }
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) {
+    const h = hours % 24;
+    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
+  }
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) {
+    const dy = Math.floor(hours / 24) % 365;
+    return dy === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${dy}d`;
+  }
+  return `${Math.floor(hours / 24 / 365)}y`;
+}
+
+/** kubectl's translateTimestampSince: "<unknown>" for a missing time. */
+export function since(ts: unknown, now = Date.now()): string {
+  if (typeof ts !== 'string' || !ts) return '<unknown>';
+  const t = Date.parse(ts);
+  if (Number.isNaN(t)) return '<unknown>';
+  return humanDuration(now - t);
+}
