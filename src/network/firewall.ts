@@ -1,0 +1,148 @@
+/**
+ * skiff's own filter rules, kept apart from the host's and from the CNI plugins' (which own the nat table
+ * chains CNI-* for masquerade and published ports). Everything here lives in chains named SKIFF-* that one
+ * jump from FORWARD reaches; per-network rules carry the comment "skiff:<network id prefix>" so cleanup can
+ * find them.
+ *
+ *   FORWARD -> SKIFF-FORWARD
+ *     -> SKIFF-USER          operator's chain: created empty, never flushed by skiff. Rules here win over
+ *                            skiff's (e.g. `iptables -I SKIFF-USER -m conntrack --ctorigdstport 8080 -j DROP`
+ *                            closes a published port even though its DNAT happened in PREROUTING).
+ *     -> SKIFF-ISOLATION     internal networks: nothing in or out of their bridge;
+ *                            traffic between two different skiff bridges -> SKIFF-ISOLATION-2 -> DROP
+ *     accept container traffic (so hosts whose FORWARD policy is DROP still work)
+ *
+ * iptables on Debian 12 is iptables-nft; the CNI plugins call the same `iptables`, so both sets of rules are
+ * in the same nf_tables tables and show up together in `iptables-save` / `nft list ruleset`.
+ */
+import { run } from './exec';
+
+export const BRIDGE_PREFIX = 'skiff';
+const WILDCARD = `${BRIDGE_PREFIX}+`;
+
+const IPT = 'iptables';
+
+async function ipt(args: string[], allowFail = false) {
+  return run(IPT, ['-w', '5', ...args], { allowFail });
+}
+
+async function chainExists(table: string, chain: string): Promise<boolean> {
+  return (await ipt(['-t', table, '-S', chain], true)).code === 0;
+}
+
+async function ensureChain(table: string, chain: string): Promise<void> {
+  if (!(await chainExists(table, chain))) await ipt(['-t', table, '-N', chain], true);
+}
+
+async function ensureRule(table: string, chain: string, rule: string[], position?: number): Promise<void> {
+  if ((await ipt(['-t', table, '-C', chain, ...rule], true)).code === 0) return;
+  if (position !== undefined) await ipt(['-t', table, '-I', chain, String(position), ...rule]);
+  else await ipt(['-t', table, '-A', chain, ...rule]);
+}
+
+export function networkTag(networkId: string): string {
+  return `skiff:${networkId.slice(0, 12)}`;
+}
+
+export class Firewall {
+  /** Creates the SKIFF-* chains and the jump from FORWARD; idempotent, keeps SKIFF-USER's content. */
+  async ensureBase(): Promise<void> {
+    await ensureChain('filter', 'SKIFF-USER');
+    await ensureChain('filter', 'SKIFF-ISOLATION');
+    await ensureChain('filter', 'SKIFF-ISOLATION-2');
+    await ensureChain('filter', 'SKIFF-FORWARD');
+    // SKIFF-FORWARD and SKIFF-ISOLATION-2 have fixed content: rebuild them so an upgrade or a partial write
+    // never leaves a stale rule.
+    await ipt(['-t', 'filter', '-F', 'SKIFF-FORWARD']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-j', 'SKIFF-USER']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-j', 'SKIFF-ISOLATION']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-o', WILDCARD, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-o', WILDCARD, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-i', WILDCARD, '-j', 'ACCEPT']);
+    await ipt(['-t', 'filter', '-F', 'SKIFF-ISOLATION-2']);
+    await ipt(['-t', 'filter', '-A', 'SKIFF-ISOLATION-2', '-o', WILDCARD, '-j', 'DROP']);
+    // Our jump goes first in FORWARD so isolation applies before any other accept (e.g. the CNI firewall
+    // plugin's CNI-FORWARD); the operator still has SKIFF-USER ahead of everything of ours.
+    const first = await ipt(['-t', 'filter', '-S', 'FORWARD']);
+    const rules = first.stdout.split('\n').filter((l) => l.startsWith('-A FORWARD'));
+    if (rules[0] !== '-A FORWARD -m comment --comment skiff -j SKIFF-FORWARD') {
+      await ipt(['-t', 'filter', '-D', 'FORWARD', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD'], true);
+      await ipt(['-t', 'filter', '-I', 'FORWARD', '1', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD']);
+    }
+  }
+
+  /** Isolation rules of one network (idempotent). */
+  async addNetwork(networkId: string, bridge: string, internal: boolean): Promise<void> {
+    const c = ['-m', 'comment', '--comment', networkTag(networkId)];
+    if (internal) {
+      await ensureRule('filter', 'SKIFF-ISOLATION', ['-i', bridge, '!', '-o', bridge, ...c, '-j', 'DROP'], 1);
+      await ensureRule('filter', 'SKIFF-ISOLATION', ['-o', bridge, '!', '-i', bridge, ...c, '-j', 'DROP'], 1);
+    } else {
+      // Leaving this bridge for another skiff bridge: stage 2 drops it; for anything else stage 2 returns.
+      await ensureRule('filter', 'SKIFF-ISOLATION', ['-i', bridge, '!', '-o', bridge, ...c, '-j', 'SKIFF-ISOLATION-2']);
+    }
+  }
+
+  async removeNetwork(networkId: string): Promise<void> {
+    await deleteTagged('filter', ['SKIFF-ISOLATION'], (line) => line.includes(`"${networkTag(networkId)}"`) || line.includes(`--comment ${networkTag(networkId)} `));
+  }
+
+  /** Removes every skiff chain and jump (tests and uninstall; SKIFF-USER is kept unless `all`). */
+  async removeBase(all = false): Promise<void> {
+    await ipt(['-t', 'filter', '-D', 'FORWARD', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD'], true);
+    for (const ch of ['SKIFF-FORWARD', 'SKIFF-ISOLATION', 'SKIFF-ISOLATION-2', ...(all ? ['SKIFF-USER'] : [])]) {
+      await ipt(['-t', 'filter', '-F', ch], true);
+    }
+    for (const ch of ['SKIFF-FORWARD', 'SKIFF-ISOLATION', 'SKIFF-ISOLATION-2', ...(all ? ['SKIFF-USER'] : [])]) {
+      await ipt(['-t', 'filter', '-X', ch], true);
+    }
+  }
+}
+
+/** Splits one `iptables -S` line into arguments (handles the quotes iptables puts around comments). */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]);
+  return out;
+}
+
+/** Deletes rules in the given chains whose `-S` line matches. */
+export async function deleteTagged(table: string, chains: string[], match: (line: string) => boolean): Promise<string[]> {
+  const removedTargets: string[] = [];
+  for (const chain of chains) {
+    const res = await ipt(['-t', table, '-S', chain], true);
+    if (res.code !== 0) continue;
+    for (const line of res.stdout.split('\n')) {
+      if (!line.startsWith(`-A ${chain} `) || !match(line)) continue;
+      const args = splitRule(line);
+      args[0] = '-D';
+      await ipt(['-t', table, ...args], true);
+      const j = args.indexOf('-j');
+      if (j >= 0 && args[j + 1]) removedTargets.push(args[j + 1]);
+    }
+  }
+  return removedTargets;
+}
+
+/**
+ * Removes the CNI plugins' nat rules (bridge ipMasq chains, portmap DNAT chains) left for owners that no
+ * longer exist. The plugins tag them `name: "<network>" id: "<owner>"`; bridge's DEL cannot find its masquerade
+ * rule once the netns is gone, so reconcile needs this sweep.
+ */
+export async function sweepCniNat(isOrphan: (network: string, owner: string) => boolean): Promise<number> {
+  const re = /name: \\?"([^"\\]+)\\?" id: \\?"([^"\\]+)\\?"/;
+  const test = (line: string) => {
+    const m = re.exec(line);
+    return !!m && isOrphan(m[1], m[2]);
+  };
+  const targets = await deleteTagged('nat', ['POSTROUTING', 'CNI-HOSTPORT-DNAT'], test);
+  let n = 0;
+  for (const t of new Set(targets)) {
+    if (!t.startsWith('CNI-') || t.startsWith('CNI-HOSTPORT')) continue;
+    await ipt(['-t', 'nat', '-F', t], true);
+    if ((await ipt(['-t', 'nat', '-X', t], true)).code === 0) n++;
+  }
+  return n;
+}

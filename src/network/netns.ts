@@ -1,0 +1,73 @@
+/**
+ * Persistent network namespaces, each a bind mount of an nsfs inode on a file under skiff's own run dir
+ * (never /run/netns, so `ip netns` users see nothing of ours). util-linux `unshare --net=FILE` creates and
+ * pins the namespace in one step; deleting is unmount + unlink. A namespace whose last mount and process go
+ * away is destroyed by the kernel together with the container end of every veth in it.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { run } from './exec';
+
+export class NetnsDir {
+  constructor(readonly dir: string) {}
+
+  pathOf(id: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new Error(`bad netns id ${JSON.stringify(id)}`);
+    return path.join(this.dir, id);
+  }
+
+  /** Creates the namespace for id (idempotent: an existing mounted one is kept) and returns its path. */
+  async create(id: string): Promise<string> {
+    const p = this.pathOf(id);
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
+    if (await isNsMount(p)) return p;
+    await fs.writeFile(p, '', { mode: 0o444 });
+    try {
+      await run('unshare', [`--net=${p}`, 'true']);
+      // Loopback up now so even a sandbox without endpoints (or before CNI's loopback) answers on 127.0.0.1.
+      await run('nsenter', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up']);
+    } catch (err) {
+      await this.remove(id).catch(() => undefined);
+      throw err;
+    }
+    return p;
+  }
+
+  /** Unmounts and unlinks; safe for a missing or half-made namespace. */
+  async remove(id: string): Promise<void> {
+    const p = this.pathOf(id);
+    // A file can carry stacked mounts if create raced with itself; unmount until none is left.
+    for (let i = 0; i < 8 && (await isNsMount(p)); i++) {
+      await run('umount', ['-l', p], { allowFail: true });
+    }
+    await fs.rm(p, { force: true });
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return isNsMount(this.pathOf(id));
+  }
+
+  /** Ids of every namespace file (mounted or not) in the dir. */
+  async list(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.dir)).filter((n) => !n.startsWith('.'));
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** True when p is a mount point of an nsfs (the namespace is pinned). */
+export async function isNsMount(p: string): Promise<boolean> {
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const want = escapeMountPath(path.resolve(p));
+  return info.split('\n').some((line) => {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    return f[4] === want && sep > 0 && f[sep + 1] === 'nsfs';
+  });
+}
+
+function escapeMountPath(p: string): string {
+  return p.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+}
