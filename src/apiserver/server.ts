@@ -1,0 +1,99 @@
+/**
+ * Composition of the control plane's API side: registry over the store, HTTP(S) listeners, the namespace
+ * controller and the garbage collector. `skiff server` (src/cmd/server.ts) and tests start it from here.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Store } from '../store/types';
+import type { ResourceInfo } from './resource';
+import { Registry } from './registry';
+import { ApiHandler, type OpenApiProvider } from './handler';
+import type { Patcher } from './patching';
+import { fallbackPatcher } from './patching';
+import type { NodeConnector } from './node-connector';
+import { NamespaceController } from './namespaces';
+import { GarbageCollector } from './gc';
+
+export interface ApiServerOptions {
+  store: Store;
+  resources: ResourceInfo[];
+  patcher?: Patcher;
+  openapi?: OpenApiProvider;
+  nodeConnector?: NodeConnector;
+  tokens: () => Iterable<string>;
+  /** HTTPS listener (cert + key PEM); omitted = none. */
+  tls?: { cert: string; key: string; port: number; host?: string };
+  /** Plain HTTP listener, loopback only. */
+  insecurePort?: number;
+  bookmarkIntervalMs?: number;
+  /** Run the namespace controller and garbage collector (default true). */
+  controllers?: boolean;
+}
+
+export interface RunningApiServer {
+  registry: Registry;
+  /** Bound ports (after listen). */
+  securePort?: number;
+  insecurePort?: number;
+  gc?: GarbageCollector;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const registry = new Registry(opts.store, opts.resources, opts.patcher ?? fallbackPatcher);
+  const nsc = new NamespaceController(registry);
+  const handler = new ApiHandler({
+    registry,
+    tokens: opts.tokens,
+    openapi: opts.openapi,
+    nodeConnector: opts.nodeConnector,
+    serverAddress: opts.tls ? `${opts.tls.host ?? '127.0.0.1'}:${opts.tls.port}` : `127.0.0.1:${opts.insecurePort ?? 0}`,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    ready: () => nsc.ready,
+  });
+  const servers: http.Server[] = [];
+  const out: RunningApiServer = {
+    registry,
+    async close() {
+      nsc.stop();
+      out.gc?.stop();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+  const listen = async (s: http.Server, port: number, host: string): Promise<number> => {
+    s.on('upgrade', handler.upgrade);
+    // Long watches must not be cut by node's default request timeouts.
+    s.requestTimeout = 0;
+    s.headersTimeout = 60_000;
+    s.keepAliveTimeout = 65_000;
+    servers.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => (s.off('error', reject), resolve()));
+    });
+    return (s.address() as AddressInfo).port;
+  };
+  if (opts.controllers !== false) await nsc.start();
+  else nsc.ready = true;
+  if (opts.tls) {
+    const s = https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler.handle);
+    out.securePort = await listen(s as unknown as http.Server, opts.tls.port, opts.tls.host ?? '0.0.0.0');
+  }
+  if (opts.insecurePort !== undefined) {
+    out.insecurePort = await listen(http.createServer(handler.handle), opts.insecurePort, '127.0.0.1');
+  }
+  if (opts.controllers !== false) {
+    out.gc = new GarbageCollector(registry);
+    out.gc.start();
+  }
+  return out;
+}

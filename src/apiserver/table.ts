@@ -1,0 +1,174 @@
+/**
+ * Server-side Table output (meta.k8s.io/v1 Table) for `kubectl get`: NAME first, the kind's default columns,
+ * AGE, then the kind's -o wide columns (priority 1), as upstream's printers lay them out. Pure.
+ */
+import type { KubeObject, ResourceInfo, TableColumnDefinition } from './resource';
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export interface TableRow {
+  cells: unknown[];
+  object?: unknown;
+}
+
+export interface Table {
+  kind: 'Table';
+  apiVersion: 'meta.k8s.io/v1';
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  columnDefinitions: TableColumnDefinition[];
+  rows: TableRow[];
+}
+
+const NAME_COL: TableColumnDefinition = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description:
+    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
+  priority: 0,
+};
+
+const AGE_COL: TableColumnDefinition = {
+  name: 'Age',
+  type: 'string',
+  format: '',
+  description:
+    'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+  priority: 0,
+};
+
+interface Layout {
+  columns: TableColumnDefinition[];
+  /** For each output column: -1 name, -2 age, else the index into the kind's cells. */
+  source: number[];
+}
+
+const layouts = new WeakMap<ResourceInfo, Layout>();
+
+function layoutOf(r: ResourceInfo): Layout {
+  let l = layouts.get(r);
+  if (l) return l;
+  const own = r.table?.columns ?? [];
+  if (r.table?.complete) {
+    l = { columns: own, source: own.map((_, i) => i) };
+  } else {
+    const columns: TableColumnDefinition[] = [NAME_COL];
+    const source: number[] = [-1];
+    own.forEach((c, i) => {
+      if (c.priority === 0) (columns.push(c), source.push(i));
+    });
+    columns.push(AGE_COL);
+    source.push(-2);
+    own.forEach((c, i) => {
+      if (c.priority !== 0) (columns.push(c), source.push(i));
+    });
+    l = { columns, source };
+  }
+  layouts.set(r, l);
+  return l;
+}
+
+export function partialObjectMetadata(obj: KubeObject): unknown {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata ?? {} };
+}
+
+export function tableRow(r: ResourceInfo, obj: KubeObject, include: IncludeObject, now = Date.now()): TableRow {
+  const l = layoutOf(r);
+  let own: unknown[] = [];
+  try {
+    own = r.table ? r.table.cells(obj) : [];
+  } catch {
+    own = [];
+  }
+  const cells = l.source.map((s) => {
+    if (s === -1) return obj.metadata?.name ?? '';
+    if (s === -2) return translateTimestampSince(obj.metadata?.creationTimestamp, now);
+    const v = own[s];
+    return v === undefined || v === null ? '<none>' : v;
+  });
+  const row: TableRow = { cells };
+  if (include === 'Metadata') row.object = partialObjectMetadata(obj);
+  else if (include === 'Object') row.object = obj;
+  return row;
+}
+
+export function toTable(
+  r: ResourceInfo,
+  items: KubeObject[],
+  meta: Table['metadata'],
+  include: IncludeObject,
+  withColumns = true,
+): Table {
+  const now = Date.now();
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: meta,
+    columnDefinitions: withColumns ? layoutOf(r).columns : [],
+    rows: items.map((o) => tableRow(r, o, include, now)),
+  };
+}
+
+export function translateTimestampSince(ts: string | undefined, now = Date.now()): string {
+  if (!ts) return '<unknown>';
+  const t = Date.parse(ts);
+  if (Number.isNaN(t)) return '<unknown>';
+  return humanDuration(now - t);
+}
+
+/** Upstream's duration.HumanDuration (k8s.io/apimachinery/pkg/util/duration). */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.trunc(seconds / 60);
+  if (minutes < 10) {
+    const s = seconds % 60;
+    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
+  }
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.trunc(minutes / 60);
+  if (hours < 8) {
+    const m = minutes % 60;
+    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
+  }
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) {
+    const h = hours % 24;
+    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
+  }
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) {
+    const dy = Math.trunc(hours / 24) % 365;
+    const y = Math.trunc(hours / 24 / 365);
+    return dy === 0 ? `${y}y` : `${y}y${dy}d`;
+  }
+  return `${Math.trunc(hours / 24 / 365)}y`;
+}
+
+/**
+ * Parses an Accept header and reports whether a Table was asked (`as=Table;v=v1;g=meta.k8s.io`) ahead of
+ * plain JSON. kubectl sends `application/json;as=Table;v=v1;g=meta.k8s.io,application/json`.
+ */
+export function wantsTable(accept: string | undefined): boolean {
+  if (!accept) return false;
+  for (const part of accept.split(',')) {
+    const params = mediaParams(part);
+    if (params.as === 'Table' && (params.g ?? 'meta.k8s.io') === 'meta.k8s.io' && (params.v === 'v1' || params.v === 'v1beta1'))
+      return true;
+    if (!params.as && /json|\*\/\*/.test(part)) return false;
+  }
+  return false;
+}
+
+export function mediaParams(part: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const segs = part.split(';');
+  out[''] = segs[0].trim();
+  for (const p of segs.slice(1)) {
+    const eq = p.indexOf('=');
+    if (eq > 0) out[p.slice(0, eq).trim()] = p.slice(eq + 1).trim();
+  }
+  return out;
+}
