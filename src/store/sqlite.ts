@@ -54,6 +54,12 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number;
   /** Revisions per compaction transaction (default 2000). */
   compactBatch?: number;
+  /**
+   * Open an existing database for reading only (a second process: debugging, backups, benchmarks): no schema
+   * changes, no lease expiry, no compaction; writes fail with Unavailable. Watches see other processes' writes
+   * through the revision poll.
+   */
+  readOnly?: boolean;
 }
 
 interface Row {
@@ -165,6 +171,7 @@ export class SqliteStore implements Store {
     this.file = options.file;
     const retain = options.retainRevisions ?? 10000;
     this.opts = {
+      readOnly: options.readOnly ?? false,
       synchronous: options.synchronous ?? 'full',
       retainRevisions: retain,
       retainMs: options.retainMs ?? 0,
@@ -174,24 +181,29 @@ export class SqliteStore implements Store {
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       compactBatch: options.compactBatch ?? 2000,
     };
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    this.db = new Database(this.file);
-    this.init();
+    if (this.opts.readOnly) {
+      this.db = new Database(this.file, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 10000');
+    } else {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.db = new Database(this.file);
+      this.init();
+    }
     this.stmt = this.prepare();
     this.lastDispatched = this.readRevision();
-    // etcd resets lease deadlines when a new leader takes over; do the same on open so downtime does not
-    // delete every leased key at once.
-    this.db.prepare('UPDATE lease SET expires_at = ? + ttl * 1000').run(Date.now());
-
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
       this.timers.push(t);
     };
-    every(this.opts.leaseCheckIntervalMs, () => this.expireLeases());
     every(this.opts.pollIntervalMs, () => {
       if (this.watchers.size > 0) this.catchUp(this.readRevision());
     });
+    if (this.opts.readOnly) return;
+    // etcd resets lease deadlines when a new leader takes over; do the same on open so downtime does not
+    // delete every leased key at once.
+    this.db.prepare('UPDATE lease SET expires_at = ? + ttl * 1000').run(Date.now());
+    every(this.opts.leaseCheckIntervalMs, () => this.expireLeases());
     if (this.opts.retainRevisions > 0) every(this.opts.compactIntervalMs, () => void this.autoCompact());
   }
 
@@ -240,9 +252,12 @@ export class SqliteStore implements Store {
       insert: db.prepare(
         `INSERT INTO kv (id, name, create_revision, prev_revision, deleted, lease, value) VALUES (@id, @name, @create_revision, @prev_revision, @deleted, @lease, @value)`,
       ),
+      // Walks kv_name_id in key order and keeps each key's newest row at @rev, so LIMIT stops the walk early
+      // (a GROUP BY subquery would visit and sort the whole range first: 5x slower for a 500-item page).
       list: db.prepare(
-        `SELECT k.* FROM (SELECT name, MAX(id) AS mid FROM kv WHERE name >= @lo AND name < @hi AND id <= @rev GROUP BY name) g
-         JOIN kv k ON k.id = g.mid WHERE k.deleted = 0 ORDER BY g.name LIMIT @limit`,
+        `SELECT k.* FROM kv k WHERE k.name >= @lo AND k.name < @hi AND k.id <= @rev
+           AND k.id = (SELECT MAX(id) FROM kv m WHERE m.name = k.name AND m.id <= @rev) AND k.deleted = 0
+         ORDER BY k.name LIMIT @limit`,
       ),
       count: db
         .prepare(
@@ -344,8 +359,14 @@ export class SqliteStore implements Store {
     if (this.closed) throw new SkiffError('Unavailable', `Store ${this.file} is closed`);
   }
 
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.opts.readOnly) throw new SkiffError('Unavailable', `Store ${this.file} is open read-only`);
+  }
+
   private enqueue<T>(run: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is closed`));
+    if (this.opts.readOnly) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is open read-only`));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushScheduled) {
@@ -472,14 +493,14 @@ export class SqliteStore implements Store {
   // ---- leases ----
 
   async grantLease(ttlSeconds: number): Promise<number> {
-    this.checkOpen();
+    this.checkWritable();
     if (!(ttlSeconds > 0)) throw invalid(`Lease TTL must be positive, got ${ttlSeconds}`);
     const ttl = Math.ceil(ttlSeconds);
     return Number(this.stmt.leaseInsert.run(ttl, Date.now() + ttl * 1000).lastInsertRowid);
   }
 
   async keepAliveLease(lease: number): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     if (this.stmt.leaseTouch.run(Date.now(), lease).changes === 0) {
       throw notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
     }
@@ -617,7 +638,7 @@ export class SqliteStore implements Store {
   // ---- compaction ----
 
   async compact(revision: number): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     const current = this.readRevision();
     if (revision > current) {
       throw invalid(`Cannot compact to revision ${revision}: current revision is ${current}`, {

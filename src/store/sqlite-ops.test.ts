@@ -1,0 +1,116 @@
+/**
+ * SQLite-specific behaviour beyond the conformance suite: the file stays bounded under sustained writes with
+ * automatic compaction, a second connection (as another process would) reads and watches without SQLITE_BUSY,
+ * and state survives reopening.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isSkiffError } from '../common/errors';
+import { collectWatch } from './conformance';
+import { SqliteStore } from './sqlite';
+
+function tempFile(): { file: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sqlite-'));
+  return { file: path.join(dir, 'state.db'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function pollUntil(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('automatic compaction keeps the file bounded under sustained updates', async () => {
+  const { file, cleanup } = tempFile();
+  const store = new SqliteStore({ file, retainRevisions: 500, compactEveryWrites: 500, compactIntervalMs: 1000 });
+  try {
+    const value = 'v'.repeat(2000);
+    const revs: number[] = [];
+    for (let i = 0; i < 100; i++) revs.push((await store.create(`/s/${i}`, value)).modRevision);
+    // 20,000 updates x 2 KB would be ~40 MB of history without compaction.
+    for (let round = 0; round < 200; round++) {
+      await Promise.all(
+        revs.map(async (rev, i) => {
+          revs[i] = (await store.update(`/s/${i}`, value, rev)).modRevision;
+        }),
+      );
+    }
+    const current = await store.currentRevision();
+    await pollUntil('automatic compaction to catch up', async () => (await store.compactedRevision()) >= current - 1000);
+    const { db, wal } = store.fileSizes();
+    assert.ok(db + wal < 12 * 1048576, `db ${db} + wal ${wal} bytes stays bounded`);
+    assert.equal(await store.count('/s/'), 100);
+    for (let i = 0; i < 100; i++) assert.equal((await store.get(`/s/${i}`))?.modRevision, revs[i]);
+  } finally {
+    await store.close();
+    cleanup();
+  }
+});
+
+test('a second, read-only connection reads and watches while the writer writes', async () => {
+  const { file, cleanup } = tempFile();
+  const writer = new SqliteStore({ file });
+  const reader = new SqliteStore({ file, readOnly: true, pollIntervalMs: 50 });
+  try {
+    const start = await writer.currentRevision();
+    let started!: () => void;
+    const ready = new Promise<void>((r) => (started = r));
+    const watching = collectWatch(reader, '/ro/', start, (evs) => evs.length >= 500, { started, timeoutMs: 60_000 });
+    await ready;
+    const reads: Promise<unknown>[] = [];
+    const written: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const batch = await Promise.all(Array.from({ length: 10 }, (_, j) => writer.create(`/ro/${i}/${j}`, 'x')));
+      written.push(...batch.map((kv) => kv.modRevision));
+      reads.push(reader.get(`/ro/${i}/0`), reader.list('/ro/'));
+    }
+    await Promise.all(reads); // no SQLITE_BUSY
+    const { events } = await watching;
+    assert.deepEqual(
+      events.map((e) => e.kv.modRevision),
+      written,
+    );
+    assert.equal(await reader.count('/ro/'), 500);
+    await assert.rejects(reader.create('/ro/x', 'y'), (e) => isSkiffError(e, 'Unavailable'));
+  } finally {
+    await reader.close();
+    await writer.close();
+    cleanup();
+  }
+});
+
+test('state survives reopening: values, revisions, compaction point, leases', async () => {
+  const { file, cleanup } = tempFile();
+  try {
+    let s = new SqliteStore({ file });
+    const a = await s.create('/re/a', '1');
+    const a2 = await s.update('/re/a', '2', a.modRevision);
+    const lease = await s.grantLease(3600);
+    await s.create('/re/leased', 'l', { lease });
+    await s.compact(a2.modRevision);
+    const rev = await s.currentRevision();
+    await s.close();
+    s = new SqliteStore({ file });
+    try {
+      assert.equal(await s.currentRevision(), rev);
+      assert.equal(await s.compactedRevision(), a2.modRevision);
+      assert.equal((await s.get('/re/a'))?.value, '2');
+      assert.equal((await s.get('/re/leased'))?.lease, lease);
+      await s.keepAliveLease(lease);
+      const b = await s.create('/re/b', 'b');
+      assert.equal(b.modRevision, rev + 1);
+      await s.revokeLease(lease);
+      assert.equal(await s.get('/re/leased'), undefined);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
