@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import YAML from 'yaml';
 import { jsonDepthExceeds, objectDepthExceeds, MAX_JSON_DEPTH } from './objects';
 import { badRequest, statusError } from './status';
+import { decodeProtobufObject, isProtobuf } from './protobuf';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -69,6 +70,8 @@ export function decodeBody(buf: Buffer, type: string): unknown {
 }
 
 export function decodeObjectBody(buf: Buffer, type: string): Record<string, unknown> {
+  // Typed clients (kubectl create ...) send protobuf; patches and everything else are JSON or YAML.
+  if (isProtobuf(type)) return decodeProtobufObject(buf);
   const v = decodeBody(buf, type);
   if (v === null || typeof v !== 'object' || Array.isArray(v))
     throw badRequest(`the request body must be a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}`);
