@@ -1,5 +1,115 @@
-/** `skiff server`: the control plane (Kubernetes API over the store) and, unless disabled, a node agent. */
-export async function runServer(_argv: string[]): Promise<number> {
-  process.stderr.write('skiff server: not implemented yet\n');
-  return 1;
+/**
+ * `skiff server`: the control plane (Kubernetes API over the store) and, unless disabled, a node agent
+ * (the agent arrives with the workloads issue; --disable-agent is accepted now).
+ *
+ *   skiff server --data-dir DIR [--listen-port 6443] [--bind-address 0.0.0.0] [--write-kubeconfig PATH]
+ *                [--datastore-endpoint URL] [--insecure-port N] [--disable-agent]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalid } from '../common/errors';
+
+export interface ServerFlags {
+  dataDir: string;
+  listenPort: number;
+  bindAddress: string;
+  writeKubeconfig?: string;
+  datastoreEndpoint?: string;
+  insecurePort?: number;
+  disableAgent: boolean;
+}
+
+/** Pure: argv → flags (accepts `--flag value` and `--flag=value`). */
+export function parseServerFlags(argv: string[]): ServerFlags {
+  const f: ServerFlags = { dataDir: '/var/lib/skiff/server', listenPort: 6443, bindAddress: '0.0.0.0', disableAgent: false };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let v: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) (v = a.slice(eq + 1)), (a = a.slice(0, eq));
+    const val = () => {
+      if (v !== undefined) return v;
+      const n = argv[++i];
+      if (n === undefined) throw invalid(`flag needs an argument: ${a}`);
+      return n;
+    };
+    const port = (s: string) => {
+      const p = Number(s);
+      if (!Number.isInteger(p) || p < 0 || p > 65535) throw invalid(`invalid port "${s}" for ${a}`);
+      return p;
+    };
+    switch (a) {
+      case '--data-dir':
+      case '-d':
+        f.dataDir = path.resolve(val());
+        break;
+      case '--listen-port':
+      case '--https-listen-port':
+        f.listenPort = port(val());
+        break;
+      case '--bind-address':
+        f.bindAddress = val();
+        break;
+      case '--write-kubeconfig':
+      case '-o':
+        f.writeKubeconfig = path.resolve(val());
+        break;
+      case '--datastore-endpoint':
+        f.datastoreEndpoint = val();
+        break;
+      case '--insecure-port':
+        f.insecurePort = port(val());
+        break;
+      case '--disable-agent':
+        f.disableAgent = v === undefined || v !== 'false';
+        break;
+      default:
+        throw invalid(`unknown flag: ${a}`);
+    }
+  }
+  return f;
+}
+
+export async function runServer(argv: string[]): Promise<number> {
+  const flags = parseServerFlags(argv);
+  fs.mkdirSync(flags.dataDir, { recursive: true });
+  const [{ openStore }, { startApiServer }, { loadOrCreateCredentials, kubeconfigYaml }, wiring] = await Promise.all([
+    import('../store/index'),
+    import('../apiserver/server'),
+    import('../apiserver/pki'),
+    import('../apiserver/wiring'),
+  ]);
+  const creds = loadOrCreateCredentials(flags.dataDir);
+  const store = await openStore({ dataDir: flags.dataDir, endpoint: flags.datastoreEndpoint });
+  const server = await startApiServer({
+    store,
+    resources: wiring.resources(),
+    patcher: wiring.patcher(),
+    openapi: wiring.openapi(),
+    tokens: () => [creds.adminToken],
+    tls: { cert: creds.serverCert, key: creds.serverKey, port: flags.listenPort, host: flags.bindAddress },
+    insecurePort: flags.insecurePort,
+  });
+  const kcPath = flags.writeKubeconfig ?? path.join(flags.dataDir, 'kubeconfig.yaml');
+  const kc = kubeconfigYaml(`https://127.0.0.1:${server.securePort}`, creds.caCert, creds.adminToken);
+  fs.mkdirSync(path.dirname(kcPath), { recursive: true });
+  fs.writeFileSync(kcPath + '.tmp', kc, { mode: 0o600 });
+  fs.renameSync(kcPath + '.tmp', kcPath);
+  process.stderr.write(
+    `skiff server: Kubernetes API listening on https://${flags.bindAddress}:${server.securePort}` +
+      (server.insecurePort !== undefined ? ` and http://127.0.0.1:${server.insecurePort}` : '') +
+      `\nskiff server: wrote admin kubeconfig to ${kcPath}\n` +
+      (flags.disableAgent ? '' : 'skiff server: node agent not available yet (workloads issue); running control plane only\n'),
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  return -1;
 }
