@@ -92,6 +92,8 @@ interface Committed {
 }
 
 const REPLAY_BATCH = 1000;
+/** Events a live watcher may have queued before it is switched back to reading history from the table. */
+const MAX_WATCH_QUEUE = 10_000;
 
 function toKv(row: Row): KeyValue {
   const kv: KeyValue = { key: row.name, value: row.value, createRevision: row.create_revision, modRevision: row.id };
@@ -133,8 +135,15 @@ class Watcher {
     public cursor: number,
   ) {}
 
+  /** Set when the consumer fell too far behind: it stops queuing and re-reads from the table (like etcd's unsynced watchers). */
+  overflowed = false;
+
   offer(ev: WatchEvent): void {
-    if (ev.kv.modRevision <= this.cursor || !ev.kv.key.startsWith(this.prefix)) return;
+    if (this.overflowed || ev.kv.modRevision <= this.cursor || !ev.kv.key.startsWith(this.prefix)) return;
+    if (this.queue.length >= MAX_WATCH_QUEUE) {
+      this.overflowed = true;
+      return;
+    }
     this.cursor = ev.kv.modRevision;
     this.queue.push(ev);
   }
@@ -577,60 +586,70 @@ export class SqliteStore implements Store {
     let watcher: Watcher | undefined;
     const onAbort = () => watcher?.notify();
     signal?.addEventListener('abort', onAbort);
+    const stopped = () => signal?.aborted || this.closed;
     try {
-      // Replay history in batches; the batch that comes back short is the end of the table, and joining the live
-      // fan-out in that same synchronous step guarantees no write slips between replay and live.
-      for (;;) {
-        const compacted = this.readCompactRev();
-        if (cursor < compacted) {
-          throw gone(`Watch from revision ${cursor} is no longer possible: compacted revision is ${compacted}`, {
-            compactRevision: compacted,
-          });
+      while (!stopped()) {
+        // Replay history in batches; the batch that comes back short is the end of the table, and joining the
+        // live fan-out in that same synchronous step guarantees no write slips between replay and live.
+        for (;;) {
+          const compacted = this.readCompactRev();
+          if (cursor < compacted) {
+            throw gone(`Watch from revision ${cursor} is no longer possible: compacted revision is ${compacted}`, {
+              compactRevision: compacted,
+            });
+          }
+          const rows = this.stmt.history.all({
+            after: cursor,
+            upto: Number.MAX_SAFE_INTEGER,
+            lo,
+            hi,
+            limit: REPLAY_BATCH,
+          }) as HistoryRow[];
+          if (rows.length > 0) cursor = rows[rows.length - 1].id;
+          if (rows.length < REPLAY_BATCH) {
+            watcher = new Watcher(prefix, cursor);
+            this.watchers.add(watcher);
+            if (rows.length > 0) yield { kind: 'events', events: rows.map(historyToEvent) };
+            break;
+          }
+          yield { kind: 'events', events: rows.map(historyToEvent) };
+          if (stopped()) return;
         }
-        const rows = this.stmt.history.all({
-          after: cursor,
-          upto: Number.MAX_SAFE_INTEGER,
-          lo,
-          hi,
-          limit: REPLAY_BATCH,
-        }) as HistoryRow[];
-        if (rows.length > 0) cursor = rows[rows.length - 1].id;
-        if (rows.length < REPLAY_BATCH) {
-          // Writes already published but not seen by this prefix's query cannot exist: the table holds them all.
-          watcher = new Watcher(prefix, cursor);
-          this.watchers.add(watcher);
-          if (rows.length > 0) yield { kind: 'events', events: rows.map(historyToEvent) };
-          break;
-        }
-        yield { kind: 'events', events: rows.map(historyToEvent) };
-        if (signal?.aborted || this.closed) return;
-      }
-      const progressMs = opts.progressIntervalMs;
-      while (!signal?.aborted && !this.closed && !watcher.closed) {
-        if (watcher.queue.length > 0) {
-          const events = watcher.queue;
-          watcher.queue = [];
-          yield { kind: 'events', events };
-          continue;
-        }
-        const w = watcher;
-        let timer: NodeJS.Timeout | undefined;
-        const woke = await new Promise<boolean>((resolve) => {
-          w.wake = () => resolve(true);
-          if (progressMs && progressMs > 0) timer = setTimeout(() => resolve(false), progressMs);
-        });
-        if (timer) clearTimeout(timer);
-        w.wake = undefined;
-        if (!woke && w.queue.length === 0 && !signal?.aborted && !this.closed) {
-          // Every event up to lastDispatched matching this prefix is already delivered: a safe bookmark.
-          yield { kind: 'progress', revision: Math.max(this.lastDispatched, w.cursor) };
-        }
+        yield* this.live(watcher, opts.progressIntervalMs, stopped);
+        // Back here only if the consumer fell behind: leave the fan-out and catch up from the table.
+        this.watchers.delete(watcher);
+        cursor = watcher.cursor;
+        watcher = undefined;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (watcher) {
         watcher.closed = true;
         this.watchers.delete(watcher);
+      }
+    }
+  }
+
+  /** Deliver a live watcher's queue (and bookmarks when idle) until stopped or overflowed. */
+  private async *live(w: Watcher, progressMs: number | undefined, stopped: () => boolean): AsyncGenerator<WatchMessage> {
+    while (!stopped() && !w.closed) {
+      if (w.queue.length > 0) {
+        const events = w.queue;
+        w.queue = [];
+        yield { kind: 'events', events };
+        continue;
+      }
+      if (w.overflowed) return;
+      let timer: NodeJS.Timeout | undefined;
+      const woke = await new Promise<boolean>((resolve) => {
+        w.wake = () => resolve(true);
+        if (progressMs && progressMs > 0) timer = setTimeout(() => resolve(false), progressMs);
+      });
+      if (timer) clearTimeout(timer);
+      w.wake = undefined;
+      if (!woke && w.queue.length === 0 && !w.overflowed && !stopped()) {
+        // Every event up to lastDispatched matching this prefix is already delivered: a safe bookmark.
+        yield { kind: 'progress', revision: Math.max(this.lastDispatched, w.cursor) };
       }
     }
   }
