@@ -1,0 +1,213 @@
+/** stop, kill, restart, rm, pause, unpause, wait, rename, port, top, container prune. */
+import type { Command, Ctx } from '../command';
+import { CliError, enc, forEachArg } from '../command';
+import { tabwrite } from '../format';
+import { filtersJson } from '../filters';
+import { humanSize } from '../units';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function post(ctx: Ctx, path: string, query?: Record<string, string | number | boolean | undefined>): Promise<void> {
+  (await ctx.client.request('POST', path, { query })).resume();
+}
+
+const containers = 'CONTAINER [CONTAINER...]';
+
+const stop: Command = {
+  spec: {
+    usage: `stop [OPTIONS] ${containers}`,
+    description: 'Stop one or more running containers',
+    minArgs: 1,
+    flags: [
+      { name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
+      { name: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+      { name: 'timeout', kind: 'int', hidden: true },
+    ],
+  },
+  run: (ctx) =>
+    forEachArg(ctx, async (c) => {
+      const t = ctx.flags.changed.has('time') ? ctx.v.time : ctx.flags.changed.has('timeout') ? ctx.v.timeout : undefined;
+      await post(ctx, `/containers/${enc(c)}/stop`, { t, signal: ctx.v.signal });
+      return c;
+    }),
+};
+
+const restart: Command = {
+  spec: { ...stop.spec, usage: `restart [OPTIONS] ${containers}`, description: 'Restart one or more containers' },
+  run: (ctx) =>
+    forEachArg(ctx, async (c) => {
+      const t = ctx.flags.changed.has('time') ? ctx.v.time : ctx.flags.changed.has('timeout') ? ctx.v.timeout : undefined;
+      await post(ctx, `/containers/${enc(c)}/restart`, { t, signal: ctx.v.signal });
+      return c;
+    }),
+};
+
+const kill: Command = {
+  spec: {
+    usage: `kill [OPTIONS] ${containers}`,
+    description: 'Kill one or more running containers',
+    minArgs: 1,
+    flags: [{ name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' }],
+  },
+  run: (ctx) =>
+    forEachArg(ctx, async (c) => {
+      await post(ctx, `/containers/${enc(c)}/kill`, { signal: ctx.v.signal || undefined });
+      return c;
+    }),
+};
+
+const rm: Command = {
+  spec: {
+    usage: `rm [OPTIONS] ${containers}`,
+    description: 'Remove one or more containers',
+    minArgs: 1,
+    flags: [
+      { name: 'force', short: 'f', kind: 'bool', help: 'Force the removal of a running container (uses SIGKILL)' },
+      { name: 'link', short: 'l', kind: 'bool', help: 'Remove the specified link' },
+      { name: 'volumes', short: 'v', kind: 'bool', help: 'Remove anonymous volumes associated with the container' },
+    ],
+  },
+  run: (ctx) =>
+    forEachArg(ctx, async (c) => {
+      const name = c.replace(/^\//, '');
+      if (!name) throw new CliError('Container name cannot be empty');
+      const res = await ctx.client.request('DELETE', `/containers/${enc(name)}`, {
+        query: { force: ctx.v.force || undefined, v: ctx.v.volumes || undefined, link: ctx.v.link || undefined },
+      });
+      res.resume();
+      return c;
+    }),
+};
+
+function simple(verb: string, description: string): Command {
+  return {
+    spec: { usage: `${verb} ${containers}`, description, minArgs: 1, flags: [] },
+    run: (ctx) =>
+      forEachArg(ctx, async (c) => {
+        await post(ctx, `/containers/${enc(c)}/${verb}`);
+        return c;
+      }),
+  };
+}
+
+const wait: Command = {
+  spec: { usage: `wait ${containers}`, description: 'Block until one or more containers stop, then print their exit codes', minArgs: 1, flags: [] },
+  run: (ctx) =>
+    forEachArg(ctx, async (c) => {
+      const r = await ctx.client.json<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${enc(c)}/wait`, { query: { condition: 'not-running' } });
+      if (r.Error?.Message) throw new CliError(r.Error.Message);
+      return String(r.StatusCode);
+    }),
+};
+
+const rename: Command = {
+  spec: { usage: 'rename CONTAINER NEW_NAME', description: 'Rename a container', minArgs: 2, maxArgs: 2, flags: [] },
+  async run(ctx) {
+    const [oldName, newName] = ctx.args.map((s) => s.trim());
+    if (!oldName || !newName) throw new CliError('Error: Neither old nor new names may be empty');
+    await post(ctx, `/containers/${enc(oldName)}/rename`, { name: newName });
+    return 0;
+  },
+};
+
+/** "0.0.0.0:8080" / "[::]:8080" */
+function hostAddr(b: { HostIp?: string; HostPort?: string }): string {
+  const ip = b.HostIp || '0.0.0.0';
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${b.HostPort}`;
+}
+
+const port: Command = {
+  spec: { usage: 'port CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', minArgs: 1, maxArgs: 2, flags: [] },
+  async run(ctx) {
+    const c = await ctx.client.json<Json>('GET', `/containers/${enc(ctx.args[0])}/json`);
+    const ports = (c.NetworkSettings?.Ports ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+    if (ctx.args[1]) {
+      let [p, proto = 'tcp'] = ctx.args[1].split('/');
+      if (!/^\d+$/.test(p)) throw new CliError(`Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
+      proto = proto.toLowerCase();
+      const b = ports[`${p}/${proto}`];
+      if (!b || b.length === 0) throw new CliError(`Error: No public port '${p}/${proto}' published for ${ctx.args[0]}`);
+      for (const x of b) ctx.out(hostAddr(x) + '\n');
+      return 0;
+    }
+    const keys = Object.keys(ports).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
+    for (const k of keys) for (const x of ports[k] ?? []) ctx.out(`${k} -> ${hostAddr(x)}\n`);
+    return 0;
+  },
+};
+
+const top: Command = {
+  spec: { usage: 'top CONTAINER [ps OPTIONS]', description: 'Display the running processes of a container', minArgs: 1, interspersed: false, flags: [] },
+  async run(ctx) {
+    const [c, ...psArgs] = ctx.args;
+    const r = await ctx.client.json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${enc(c)}/top`, {
+      query: { ps_args: psArgs.length ? psArgs.join(' ') : undefined },
+    });
+    let text = r.Titles.join('\t') + '\n';
+    for (const p of r.Processes ?? []) text += p.join('\t') + '\n';
+    ctx.out(tabwrite(text));
+    return 0;
+  },
+};
+
+/** docker's command.PromptForConfirmation: reads one line from stdin; only "y"/"Y" confirms. */
+export async function confirm(ctx: Ctx, message: string): Promise<boolean> {
+  ctx.out(`${message}\nAre you sure you want to continue? [y/N] `);
+  const line = await new Promise<string>((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) done();
+    };
+    const done = () => {
+      process.stdin.removeListener('data', onData);
+      process.stdin.removeListener('end', done);
+      process.stdin.pause();
+      resolve(buf.split('\n')[0]);
+    };
+    process.stdin.on('data', onData);
+    process.stdin.on('end', done);
+  });
+  return /^\s*[yY]\s*$/.test(line);
+}
+
+export async function prune(ctx: Ctx, what: string, path: string, warning: string, deletedKey: string, title: string): Promise<number> {
+  if (!ctx.v.force && !(await confirm(ctx, warning))) {
+    ctx.err('Total reclaimed space: 0B\n');
+    return 0;
+  }
+  const r = await ctx.client.json<Json>('POST', path, { query: { filters: filtersJson(ctx.v.filter ?? []) } });
+  const deleted = (r?.[deletedKey] ?? []) as unknown[];
+  // Images come as {Untagged}|{Deleted} objects, printed lower-case like docker.
+  const line = (d: unknown) => (typeof d === 'string' ? d : Object.entries(d as Json).filter(([, v]) => v).map(([k, v]) => `${k.toLowerCase()}: ${v}`).join('\n'));
+  if (deleted.length) ctx.out(`${title}:\n${deleted.map(line).join('\n')}\n\n`);
+  if (what !== 'network') ctx.out(`Total reclaimed space: ${humanSize(r?.SpaceReclaimed ?? 0)}\n`);
+  return 0;
+}
+
+const containerPrune: Command = {
+  spec: {
+    usage: 'container prune [OPTIONS]',
+    description: 'Remove all stopped containers',
+    maxArgs: 0,
+    flags: [
+      { name: 'filter', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'until=<timestamp>')" },
+      { name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' },
+    ],
+  },
+  run: (ctx) => prune(ctx, 'container', '/containers/prune', 'WARNING! This will remove all stopped containers.', 'ContainersDeleted', 'Deleted Containers'),
+};
+
+export const commands: Record<string, Command> = {
+  stop,
+  restart,
+  kill,
+  rm,
+  pause: simple('pause', 'Pause all processes within one or more containers'),
+  unpause: simple('unpause', 'Unpause all processes within one or more containers'),
+  wait,
+  rename,
+  port,
+  top,
+  'container prune': containerPrune,
+};
