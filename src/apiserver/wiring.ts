@@ -6,15 +6,16 @@ import type { ResourceInfo } from './resource';
 import type { OpenApiProvider } from './handler';
 import { fallbackPatcher, type Patcher } from './patching';
 import { RESOURCES } from './resources';
+import { openapiV3Document, openapiV3Index, unknownFields } from './schema';
 
 export function resources(): ResourceInfo[] {
   return RESOURCES;
 }
 
 export function patcher(): Patcher {
-  return fallbackPatcher;
+  return { ...fallbackPatcher, unknownFields };
 }
 
 export function openapi(): OpenApiProvider | undefined {
-  return undefined;
+  return { index: openapiV3Index, document: (p) => openapiV3Document(p) };
 }
