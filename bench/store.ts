@@ -202,7 +202,8 @@ async function sustained(
             await tick(kv.modRevision);
             peak = Math.max(peak, await size());
             if (done % 100000 < 10000) {
-              process.stderr.write(`  ${done} updates, ${((performance.now() - t0) / 1000).toFixed(0)} s, ${mb(peak)}\n`);
+              const now = await size();
+              process.stderr.write(`  ${done} updates, ${((performance.now() - t0) / 1000).toFixed(0)} s, size ${mb(now)}, peak ${mb(peak)}\n`);
             }
           })().finally(() => (ticking = undefined));
         }
@@ -236,8 +237,11 @@ function startReader(file: string): { stop: () => Promise<string> } {
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   return {
     stop: async () => {
+      process.removeListener('exit', killOnExit);
       child.kill('SIGTERM');
       await exited;
       return out;
@@ -245,14 +249,59 @@ function startReader(file: string): { stop: () => Promise<string> } {
   };
 }
 
-async function benchSqlite(a: Args): Promise<Result> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-sqlite-'));
-  const file = path.join(dir, 'state.db');
-  const store = new SqliteStore({ file });
+/** Teardown steps still to run, also on SIGINT/SIGTERM (so an interrupted run leaves no etcd or temp dir). */
+const cleanups = new Set<() => Promise<void>>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void Promise.all([...cleanups].map((c) => c().catch(() => undefined))).finally(() => process.exit(130));
+  });
+}
+
+async function withCleanup<T>(setup: () => Promise<{ value: T; cleanup: () => Promise<void> }>, fn: (v: T) => Promise<Result | Result['sustained']>) {
+  const { value, cleanup } = await setup();
+  cleanups.add(cleanup);
   try {
-    const r = await basic(store, 'sqlite', a);
-    if (a.updates > 0) {
-      const reader = startReader(file);
+    return await fn(value);
+  } finally {
+    cleanups.delete(cleanup);
+    await cleanup();
+  }
+}
+
+async function freshSqlite(): Promise<{ value: SqliteStore; cleanup: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-sqlite-'));
+  const store = new SqliteStore({ file: path.join(dir, 'state.db') });
+  return {
+    value: store,
+    cleanup: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freshEtcd(): Promise<{ value: { store: EtcdStore; cluster: EtcdCluster }; cleanup: () => Promise<void> }> {
+  const cluster = await startEtcd();
+  let store: EtcdStore | undefined;
+  const cleanup = async () => {
+    await store?.close();
+    await cluster.stop();
+  };
+  try {
+    store = await EtcdStore.connect({ hosts: cluster.clientUrls });
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  return { value: { store, cluster }, cleanup };
+}
+
+async function benchSqlite(a: Args): Promise<Result> {
+  const r = (await withCleanup(freshSqlite, (store) => basic(store, 'sqlite', a))) as Result;
+  if (a.updates > 0) {
+    // A fresh file, so the size is that of the 1,000 objects and their retained history only.
+    r.sustained = (await withCleanup(freshSqlite, async (store) => {
+      const reader = startReader(store.file);
       const size = async () => {
         const s = store.fileSizes();
         return s.db + s.wal;
@@ -260,33 +309,25 @@ async function benchSqlite(a: Args): Promise<Result> {
       const { secs, peak } = await sustained(store, a, size, async () => undefined);
       const readerOut = await reader.stop();
       const final = store.fileSizes();
-      r.sustained = {
+      return {
         updates: a.updates,
         secs,
         sizeBytes: final.db + final.wal,
-        peakBytes: peak,
-        detail: `db ${mb(final.db)} + WAL ${mb(final.wal)}; compacted to ${await store.compactedRevision()} of ${await store.currentRevision()}; 2nd-process reader: ${readerOut}`,
+        peakBytes: Math.max(peak, final.db + final.wal),
+        detail: `db ${mb(final.db)} + WAL ${mb(final.wal)}; compacted to ${await store.compactedRevision()} of ${await store.currentRevision()}; a 2nd process reading throughout: ${readerOut}`,
       };
-    }
-    return r;
-  } finally {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    })) as Result['sustained'];
   }
+  return r;
 }
 
 async function benchEtcd(a: Args): Promise<Result> {
-  let cluster: EtcdCluster | undefined;
-  let store: EtcdStore | undefined;
-  try {
-    cluster = await startEtcd();
-    store = await EtcdStore.connect({ hosts: cluster.clientUrls });
-    const s = store;
-    const r = await basic(s, 'etcd', a);
-    if (a.updates > 0) {
+  const r = (await withCleanup(freshEtcd, ({ store }) => basic(store, 'etcd', a))) as Result;
+  if (a.updates > 0) {
+    r.sustained = (await withCleanup(freshEtcd, async ({ store: s, cluster }) => {
       const status = async () => {
-        const res = await fetch(`${cluster!.clientUrls[0]}/v3/maintenance/status`, { method: 'POST', body: '{}' });
-        return (await res.json()) as { dbSize: string; dbSizeInUse?: string };
+        const res = await fetch(`${cluster.clientUrls[0]}/v3/maintenance/status`, { method: 'POST', body: '{}' });
+        return (await res.json()) as { dbSize: string };
       };
       // Like the Kubernetes API server's periodic compaction, keeping the last 10,000 revisions.
       const { secs, peak } = await sustained(
@@ -299,19 +340,16 @@ async function benchEtcd(a: Args): Promise<Result> {
       await s.compact((await s.currentRevision()) - 10000);
       await fetch(`${cluster.clientUrls[0]}/v3/maintenance/defragment`, { method: 'POST', body: '{}' });
       const after = Number((await status()).dbSize);
-      r.sustained = {
+      return {
         updates: a.updates,
         secs,
         sizeBytes: after,
         peakBytes: Math.max(peak, before),
         detail: `db ${mb(before)} before defrag, ${mb(after)} after compaction + defrag`,
       };
-    }
-    return r;
-  } finally {
-    await store?.close();
-    await cluster?.stop();
+    })) as Result['sustained'];
   }
+  return r;
 }
 
 function fmt(n: number, d = 1): string {
