@@ -95,6 +95,15 @@ const REPLAY_BATCH = 1000;
 /** Events a live watcher may have queued before it is switched back to reading history from the table. */
 const MAX_WATCH_QUEUE = 10_000;
 
+/** SQLite failures in the error catalogue: lock contention is worth retrying, anything else is internal. */
+function sqliteError(what: string, e: unknown): SkiffError {
+  const code = String((e as { code?: unknown }).code ?? '');
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new SkiffError('Unavailable', `${what}: the database is locked by another process (${code})`, { cause: e });
+  }
+  return internal(`${what}: ${String(e)}`, e);
+}
+
 function toKv(row: Row): KeyValue {
   const kv: KeyValue = { key: row.name, value: row.value, createRevision: row.create_revision, modRevision: row.id };
   if (row.lease) kv.lease = row.lease;
@@ -409,7 +418,7 @@ export class SqliteStore implements Store {
         .immediate();
     } catch (e) {
       this.txnRows = [];
-      const err = e instanceof SkiffError ? e : internal(`SQLite write to ${this.file} failed: ${String(e)}`, e);
+      const err = e instanceof SkiffError ? e : sqliteError(`Writing to ${this.file}`, e);
       for (const w of batch) w.reject(err);
       return;
     }

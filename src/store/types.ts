@@ -16,7 +16,7 @@ export interface KeyValue {
   createRevision: number;
   /** Revision of the last write to this key. */
   modRevision: number;
-  /** Lease the key is attached to (0 = none): the key is deleted when the lease expires. */
+  /** Lease the key is attached to (absent or 0 = none): the key is deleted when the lease expires. */
   lease?: number;
 }
 
@@ -30,7 +30,10 @@ export interface ListOptions {
   revision?: number;
   /** Maximum number of items (0 or absent = all). */
   limit?: number;
-  /** Start listing at this key (inclusive), for paging: pass the key after the last one returned. */
+  /**
+   * Start listing at this key (inclusive), for paging: pass the key after the last one returned, i.e.
+   * `lastKey + '\0'`, together with `revision` = the first page's `revision`.
+   */
   startKey?: string;
 }
 
@@ -40,7 +43,7 @@ export interface ListResult {
   revision: number;
   /** True when more keys under the prefix follow the last item. */
   more: boolean;
-  /** Number of keys under the prefix remaining after this page (like etcd's count minus returned). */
+  /** Number of keys under the prefix remaining after this page (like etcd's count minus returned); 0 when !more. */
   remaining?: number;
 }
 
@@ -54,10 +57,16 @@ export interface WatchEvent {
 }
 
 export interface WatchOptions {
-  /** Deliver every event with modRevision > afterRevision. Throws/yields Gone if afterRevision is compacted. */
+  /**
+   * Deliver every event with modRevision > afterRevision. Throws Gone (from the iterator's next()) if afterRevision
+   * is below the compacted revision; afterRevision == compactedRevision() is still fine.
+   */
   afterRevision: number;
   signal?: AbortSignal;
-  /** Receive progress notifications (bookmarks) carrying the current revision while idle. */
+  /**
+   * Receive progress notifications (bookmarks) while idle: `{ kind: 'progress', revision: R }` promises that every
+   * event up to R matching this watch has already been delivered (R may exceed the last event's revision).
+   */
   progressIntervalMs?: number;
 }
 
@@ -76,30 +85,37 @@ export interface Store {
 
   get(key: string, opts?: GetOptions): Promise<KeyValue | undefined>;
 
-  /** Keys with the given prefix in lexical order. */
+  /**
+   * Keys with the given prefix in lexical (byte) order. A plain string prefix: '/registry/pods/a' also matches
+   * '/registry/pods/ab', so end prefixes with '/'. Reads at a revision fail with Gone (details.compactRevision)
+   * below the compacted revision and InvalidArgument above the current one.
+   */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
 
   /** Number of keys under a prefix, at the latest revision. */
   count(prefix: string): Promise<number>;
 
-  /** Fails with AlreadyExists if the key exists. */
+  /** Fails with AlreadyExists if the key exists; fails with NotFound if opts.lease does not exist. */
   create(key: string, value: string, opts?: CreateOptions): Promise<KeyValue>;
 
   /**
    * Compare-and-swap: succeeds only if the key's modRevision equals expectedRevision.
-   * Fails with NotFound if absent, Conflict (details.currentRevision) if stale.
+   * Fails with NotFound if absent, Conflict (details.currentRevision) if stale. As in etcd, an update without
+   * opts.lease detaches the key from its lease: pass the lease again to keep it.
    */
   update(key: string, value: string, expectedRevision: number, opts?: CreateOptions): Promise<KeyValue>;
 
   /**
-   * Deletes the key, optionally only at expectedRevision. Returns the deleted key-value with the delete's revision
-   * as modRevision. Fails with NotFound / Conflict like update.
+   * Deletes the key, optionally only at expectedRevision (undefined or 0 = unconditional). Returns the deleted
+   * key-value (last value, createRevision) with the delete's revision as modRevision. Fails with NotFound /
+   * Conflict like update.
    */
   delete(key: string, expectedRevision?: number): Promise<KeyValue>;
 
   /**
-   * Ordered, gap-free stream of changes under a prefix. Ends when the signal aborts.
-   * Throws SkiffError('Gone', details.compactRevision) if afterRevision < the compacted revision.
+   * Ordered, gap-free stream of changes under a prefix (same prefix rule as list). Ends when the signal aborts
+   * or the store closes. Throws SkiffError('Gone', details.compactRevision) if afterRevision < the compacted
+   * revision. Every event carries prevKv except creates; a delete's kv holds the deleted value.
    */
   watch(prefix: string, opts: WatchOptions): AsyncIterable<WatchMessage>;
 
