@@ -1,0 +1,2 @@
+export { startControllers, ALL_CONTROLLERS } from './manager';
+export type { ControllerManager, ControllerManagerOptions, ControllerName } from './manager';
