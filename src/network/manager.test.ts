@@ -79,8 +79,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     for (const p of procs) killProc(p);
     if (m) {
       for (const id of ['web', 'client', 'dup', 'busy', 'other', 'intern', 'dflt', 'udp1']) await m.teardown(ids(id)).catch(() => undefined);
-      for (const n of m.listNetworks()) await (m as unknown as { destroyNetwork(n: NetworkRecord): Promise<void> }).destroyNetwork(n).catch(() => undefined);
-      m.close();
+      await m.destroyAll().catch(() => undefined);
     }
     await removeOutsideNetns(outsideNs, outsideVeth);
     upstream?.close();
@@ -184,6 +183,8 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     const portPeer81 = m.sandbox(ids('web'))!.ports.find((p) => p.containerPort === 81)!.hostPort;
     assert.match(await waitFor(() => tcpRead('127.0.0.1', portPeer81).catch(() => undefined), 'peer server'), /^peer=/);
     // Port 81 was published on 127.0.0.1 only: the outside cannot reach it; port 80 (all addresses) it can.
+    const out81 = await inNetns(outsideNs, ['busybox', 'nc', '-w', '3', OUT_HOST, String(portPeer81)]);
+    assert.doesNotMatch(out81.stdout, /peer=/, 'a port published on 127.0.0.1 is not reachable from outside');
     const out80 = await inNetns(outsideNs, ['busybox', 'wget', '-q', '-O', '-', `http://${OUT_HOST}:${httpPort}/`]);
     assert.equal(out80.stdout, 'hello from skiff\n', out80.stderr);
     const udpHost = m.sandbox(ids('web'))!.ports.find((p) => p.protocol === 'udp')!.hostPort;

@@ -9,7 +9,7 @@
  * Every mutation runs under one in-process lock: they are short (a few plugin execs) and serialising them
  * keeps the records, leases and rules consistent without finer-grained locking.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SkiffError, isSkiffError } from '../common/errors';
@@ -62,7 +62,11 @@ export interface NetworkingOptions {
   pluginDirs?: string[];
   /** Subnet of the default `bridge` network when it is first created (default: first free of 172.17.0.0/16...). */
   defaultSubnet?: string;
-  /** Bridge interface of the default network (default "skiff0"; must start with "skiff"). */
+  /**
+   * Bridge interface of the default network (must start with "skiff"). Default: "skiff0" for the production
+   * data dir (/var/lib/skiff...), else "skiff" + a hash of dataDir, so engines started by tests on temporary
+   * data dirs never share a bridge.
+   */
   defaultBridge?: string;
   /** Port the embedded DNS listens on at each user network's gateway (containers always ask port 53). */
   dnsPort?: number;
@@ -164,6 +168,25 @@ export class NetworkManager implements ContainerNetworking {
 
   createNetwork(o: CreateNetworkOptions): Promise<NetworkRecord> {
     return this.withLock(() => this.createLocked(o, false));
+  }
+
+  /**
+   * Removes everything this manager owns: sandboxes, every network including the default one, their bridges,
+   * rules, leases and DNS listeners. For test harnesses and uninstall; the shared SKIFF-* chains stay.
+   */
+  destroyAll(): Promise<void> {
+    return this.withLock(async () => {
+      for (const id of [...this.sbCache.keys()]) await this.teardownLocked(id).catch(() => undefined);
+      for (const id of await this.netns.list()) await this.netns.remove(id).catch(() => undefined);
+      for (const n of this.listNetworks()) await this.destroyNetwork(n);
+      this.close();
+    });
+  }
+
+  private defaultBridgeName(): string {
+    if (this.opts.defaultBridge) return this.opts.defaultBridge;
+    if (path.resolve(this.opts.dataDir).startsWith('/var/lib/skiff')) return `${BRIDGE_PREFIX}0`;
+    return `${BRIDGE_PREFIX}${createHash('sha256').update(path.resolve(this.opts.dataDir)).digest('hex').slice(0, 8)}`;
   }
 
   removeNetwork(idOrName: string): Promise<void> {
@@ -333,6 +356,17 @@ export class NetworkManager implements ContainerNetworking {
     if (driver !== 'bridge') {
       throw new SkiffError('InvalidArgument', `network driver "${driver}" is not supported: skiff networks use the bridge driver`);
     }
+    // Several engines (tests) may pick subnets at once: choosing a free one and claiming it with a bridge route
+    // happens under a host-wide lock.
+    const release = await hostLock('/run/skiff-network.lock');
+    try {
+      return await this.createUnderHostLock(o, isDefault, name);
+    } finally {
+      await release();
+    }
+  }
+
+  private async createUnderHostLock(o: CreateNetworkOptions, isDefault: boolean, name: string): Promise<NetworkRecord> {
     const others = [...this.netCache.values()].map((n) => parseCidr(n.subnet));
     let subnet: Cidr;
     if (o.subnet) {
@@ -372,7 +406,7 @@ export class NetworkManager implements ContainerNetworking {
       ipRange = formatCidr(r);
     }
     const id = randomBytes(32).toString('hex');
-    const bridge = isDefault ? (this.opts.defaultBridge ?? `${BRIDGE_PREFIX}0`) : `${BRIDGE_PREFIX}-${id.slice(0, 9)}`;
+    const bridge = isDefault ? this.defaultBridgeName() : `${BRIDGE_PREFIX}-${id.slice(0, 9)}`;
     const options = { ...(o.options ?? {}) };
     if (isDefault) {
       Object.assign(options, {
@@ -765,4 +799,23 @@ async function hostRoutes(): Promise<Cidr[]> {
     /* unparseable: no routes known */
   }
   return out;
+}
+
+/**
+ * A crude host-wide mutex: mkdir is atomic. A holder that died leaves the dir; it is taken over after 15 s.
+ */
+async function hostLock(dir: string): Promise<() => Promise<void>> {
+  const lockDir = path.resolve(dir);
+  await fs.mkdir(path.dirname(lockDir), { recursive: true });
+  for (let i = 0; ; i++) {
+    try {
+      await fs.mkdir(lockDir);
+      return () => fs.rm(lockDir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await fs.stat(lockDir).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > 15_000) await fs.rm(lockDir, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 50));
+    }
+  }
 }

@@ -13,7 +13,6 @@ import { registerSystemRoutes } from './system';
 import { registerNetworkRoutes } from './networks';
 import { EventBus } from '../../events';
 import { NetworkManager } from '../../../network/manager';
-import type { NetworkRecord } from '../../../network/model';
 import { run } from '../../../network/exec';
 import { isRoot, randomSuffix } from '../../../network/testutil';
 
@@ -53,10 +52,7 @@ describe('docker network CLI against skiff (root)', { skip: !isRoot && 'needs ro
   after(async () => {
     await server?.close();
     if (m) {
-      for (const n of m.listNetworks()) {
-        await (m as unknown as { destroyNetwork(n: NetworkRecord): Promise<void> }).destroyNetwork(n).catch(() => undefined);
-      }
-      m.close();
+      await m.destroyAll().catch(() => undefined);
     }
     rmSync(tmp, { recursive: true, force: true });
   });
