@@ -104,7 +104,7 @@ export class NamespaceController {
     for (const ns of items) {
       const name = ns.metadata!.name!;
       if (ns.metadata?.deletionTimestamp) {
-        if (!(await this.empty(name))) pending = true;
+        if (await this.empty(name)) pending = true;
         continue;
       }
       if ((ns.status as NsStatus | undefined)?.phase !== 'Active') {
@@ -128,7 +128,7 @@ export class NamespaceController {
     }
   }
 
-  /** Deletes everything in a terminating namespace; when nothing is left, releases the namespace. */
+  /** Deletes everything in a terminating namespace; when nothing is left, releases the namespace. Returns true while objects remain. */
   private async empty(ns: string): Promise<boolean> {
     let remaining = 0;
     for (const r of this.reg.resources) {
