@@ -9,7 +9,11 @@ export function cniName(n: Pick<NetworkRecord, 'id'>): string {
   return `skiff-${n.id.slice(0, 12)}`;
 }
 
-export function buildConfList(n: NetworkRecord, ipamDataDir: string): ConfList {
+/**
+ * withPortmap: portmap is in the list only for endpoints that publish ports (every plugin is an exec, and
+ * `docker run` on the default network should not pay for one that has nothing to do).
+ */
+export function buildConfList(n: NetworkRecord, ipamDataDir: string, withPortmap = true): ConfList {
   const range: Record<string, string> = { subnet: n.subnet, gateway: n.gateway };
   if (n.ipRange) {
     // host-local wants explicit bounds for a sub-range of the subnet (Docker's --ip-range).
@@ -23,8 +27,10 @@ export function buildConfList(n: NetworkRecord, ipamDataDir: string): ConfList {
     type: 'bridge',
     bridge: n.bridge,
     isGateway: true,
-    // --internal: no masquerade and (below) no default route: the container reaches only its subnet.
-    ipMasq: !n.internal,
+    // Outbound NAT is one rule per network in SKIFF-POSTROUTING (firewall.ts), not the plugin's per-container
+    // chain: fewer iptables execs per container and nothing per container to leak. --internal: no masquerade
+    // and (below) no default route: the container reaches only its subnet.
+    ipMasq: false,
     hairpinMode: true,
     capabilities: { ips: true, mac: true },
     ipam: {
@@ -42,7 +48,7 @@ export function buildConfList(n: NetworkRecord, ipamDataDir: string): ConfList {
       bridge as ConfList['plugins'][number],
       // snat: hairpin and 127.0.0.1 connections get masqueraded (portmap also turns on route_localnet on the
       // bridge for the loopback case); other clients keep their source address.
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      ...(withPortmap ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
     ],
   };
 }

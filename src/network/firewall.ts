@@ -12,6 +12,9 @@
  *                            traffic between two different skiff bridges -> SKIFF-ISOLATION-2 -> DROP
  *     accept container traffic (so hosts whose FORWARD policy is DROP still work)
  *
+ *
+ *   nat POSTROUTING -> SKIFF-POSTROUTING: `-s <subnet> ! -o <bridge> -j MASQUERADE` per non-internal network
+ *
  * iptables on Debian 12 is iptables-nft; the CNI plugins call the same `iptables`, so both sets of rules are
  * in the same nf_tables tables and show up together in `iptables-save` / `nft list ruleset`.
  */
@@ -51,6 +54,8 @@ export class Firewall {
     await ensureChain('filter', 'SKIFF-ISOLATION');
     await ensureChain('filter', 'SKIFF-ISOLATION-2');
     await ensureChain('filter', 'SKIFF-FORWARD');
+    await ensureChain('nat', 'SKIFF-POSTROUTING');
+    await ensureRule('nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-POSTROUTING']);
     // SKIFF-FORWARD and SKIFF-ISOLATION-2 have fixed content: rebuild them so an upgrade or a partial write
     // never leaves a stale rule.
     await ipt(['-t', 'filter', '-F', 'SKIFF-FORWARD']);
@@ -72,8 +77,12 @@ export class Firewall {
   }
 
   /** Isolation rules of one network (idempotent). */
-  async addNetwork(networkId: string, bridge: string, internal: boolean): Promise<void> {
+  async addNetwork(networkId: string, bridge: string, subnet: string, internal: boolean): Promise<void> {
     const c = ['-m', 'comment', '--comment', networkTag(networkId)];
+    if (!internal) {
+      // Outbound NAT for the whole subnet; traffic staying on the bridge keeps its addresses.
+      await ensureRule('nat', 'SKIFF-POSTROUTING', ['-s', subnet, '!', '-o', bridge, ...c, '-j', 'MASQUERADE']);
+    }
     if (internal) {
       await ensureRule('filter', 'SKIFF-ISOLATION', ['-i', bridge, '!', '-o', bridge, ...c, '-j', 'DROP'], 1);
       await ensureRule('filter', 'SKIFF-ISOLATION', ['-o', bridge, '!', '-i', bridge, ...c, '-j', 'DROP'], 1);
@@ -84,11 +93,16 @@ export class Firewall {
   }
 
   async removeNetwork(networkId: string): Promise<void> {
-    await deleteTagged('filter', ['SKIFF-ISOLATION'], (line) => line.includes(`"${networkTag(networkId)}"`) || line.includes(`--comment ${networkTag(networkId)} `));
+    const tagged = (line: string) => line.includes(`"${networkTag(networkId)}"`) || line.includes(`--comment ${networkTag(networkId)} `);
+    await deleteTagged('filter', ['SKIFF-ISOLATION'], tagged);
+    await deleteTagged('nat', ['SKIFF-POSTROUTING'], tagged);
   }
 
   /** Removes every skiff chain and jump (tests and uninstall; SKIFF-USER is kept unless `all`). */
   async removeBase(all = false): Promise<void> {
+    await ipt(['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-POSTROUTING'], true);
+    await ipt(['-t', 'nat', '-F', 'SKIFF-POSTROUTING'], true);
+    await ipt(['-t', 'nat', '-X', 'SKIFF-POSTROUTING'], true);
     await ipt(['-t', 'filter', '-D', 'FORWARD', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD'], true);
     for (const ch of ['SKIFF-FORWARD', 'SKIFF-ISOLATION', 'SKIFF-ISOLATION-2', ...(all ? ['SKIFF-USER'] : [])]) {
       await ipt(['-t', 'filter', '-F', ch], true);

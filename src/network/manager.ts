@@ -458,7 +458,7 @@ export class NetworkManager implements ContainerNetworking {
       await run('ip', ['addr', 'add', `${n.gateway}/${prefix}`, 'brd', formatIp(broadcast(parseCidr(n.subnet))), 'dev', n.bridge], { allowFail: true });
     }
     await run('ip', ['link', 'set', n.bridge, 'up']);
-    await this.firewall.addNetwork(n.id, n.bridge, n.internal);
+    await this.firewall.addNetwork(n.id, n.bridge, n.subnet, n.internal);
     await this.ensureDns(n);
   }
 
@@ -633,7 +633,7 @@ export class NetworkManager implements ContainerNetworking {
     if (ep.ipv4Address) capabilityArgs.ips = [`${ep.ipv4Address}/${prefixLen}`];
     if (ep.macAddress) capabilityArgs.mac = ep.macAddress;
     const rt: RuntimeConf = { containerId: sb.id, netns: sb.netnsPath, ifName, capabilityArgs };
-    const list = buildConfList(n, this.ipamDir);
+    const list = buildConfList(n, this.ipamDir, ports.length > 0);
     let result: CniResult;
     try {
       result = await this.cni.add(list, rt);
@@ -673,7 +673,8 @@ export class NetworkManager implements ContainerNetworking {
         ...(p.hostIp && p.hostIp !== '0.0.0.0' ? { hostIP: p.hostIp } : {}),
       }));
     }
-    await this.cni.del(buildConfList(n, this.ipamDir), { containerId: sb.id, netns, ifName: ep.ifName, capabilityArgs }, ep.cniResult);
+    const list = buildConfList(n, this.ipamDir, ep.portMappings.length > 0);
+    await this.cni.del(list, { containerId: sb.id, netns, ifName: ep.ifName, capabilityArgs }, ep.cniResult);
   }
 
   private async saveSandbox(sb: SandboxRecord): Promise<void> {

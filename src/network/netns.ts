@@ -23,9 +23,9 @@ export class NetnsDir {
     if (await isNsMount(p)) return p;
     await fs.writeFile(p, '', { mode: 0o444 });
     try {
-      await run('unshare', [`--net=${p}`, 'true']);
-      // Loopback up now so even a sandbox without endpoints (or before CNI's loopback) answers on 127.0.0.1.
-      await run('nsenter', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up']);
+      // One exec: unshare pins the new namespace on p and runs `ip` inside it to bring loopback up (so even a
+      // sandbox without endpoints answers on 127.0.0.1; cheaper than CNI's loopback plugin).
+      await run('unshare', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up']);
     } catch (err) {
       await this.remove(id).catch(() => undefined);
       throw err;
