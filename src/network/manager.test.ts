@@ -187,6 +187,15 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     assert.doesNotMatch(out81.stdout, /peer=/, 'a port published on 127.0.0.1 is not reachable from outside');
     const out80 = await inNetns(outsideNs, ['busybox', 'wget', '-q', '-O', '-', `http://${OUT_HOST}:${httpPort}/`]);
     assert.equal(out80.stdout, 'hello from skiff\n', out80.stderr);
+    // The operator's chain wins over skiff's accept rules: a DROP there closes the published port for outside clients.
+    const userRule = ['SKIFF-USER', '-p', 'tcp', '-m', 'conntrack', '--ctorigdstport', String(httpPort), '-m', 'comment', '--comment', `test ${sfx}`, '-j', 'DROP'];
+    await run('iptables', ['-w', '-I', ...userRule]);
+    try {
+      const closed = await inNetns(outsideNs, ['timeout', '5', 'busybox', 'wget', '-q', '-O', '-', `http://${OUT_HOST}:${httpPort}/`]);
+      assert.notEqual(closed.stdout, 'hello from skiff\n', 'operator DROP in SKIFF-USER applies');
+    } finally {
+      await run('iptables', ['-w', '-D', ...userRule]);
+    }
     const udpHost = m.sandbox(ids('web'))!.ports.find((p) => p.protocol === 'udp')!.hostPort;
     const echo = await waitFor(() => udpRequest('127.0.0.1', udpHost, 'ping').catch(() => undefined), 'udp echo');
     assert.match(echo, /^echo:ping from /);
