@@ -163,7 +163,7 @@ export class ApiHandler {
 
   private async rest(req: IncomingMessage, res: ServerResponse, r: ResourceInfo, info: RequestInfo, q: URLSearchParams): Promise<void> {
     const verb = info.verb;
-    if (!verb || !(r.verbs as string[]).includes(verb)) {
+    if (!verb || !(r.verbs as string[]).includes(verb) || (!info.name && (verb === 'update' || verb === 'patch')) || (info.name && verb === 'create')) {
       req.resume();
       return this.send(res, 405, failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
     }

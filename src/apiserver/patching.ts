@@ -6,6 +6,7 @@
  */
 import { applyPatch, type Operation } from 'fast-json-patch';
 import { SkiffError, invalid } from '../common/errors';
+import { statusError, StatusError } from './status';
 import type { KubeObject } from './resource';
 
 export interface ApplyOptions {
@@ -45,9 +46,10 @@ function applyJson(obj: KubeObject, ops: unknown): KubeObject {
   try {
     return applyPatch(JSON.parse(JSON.stringify(obj)), ops as Operation[], true, false).newDocument;
   } catch (e) {
-    if (e instanceof SkiffError) throw e;
+    if (e instanceof SkiffError || e instanceof StatusError) throw e;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw invalid(`the server rejected our request due to an error in our request: ${msg}`);
+    // Upstream answers failed JSON patches with 422 (kubectl: "the server rejected our request...").
+    throw statusError(422, 'Invalid', msg);
   }
 }
 
