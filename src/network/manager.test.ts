@@ -78,7 +78,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
   after(async () => {
     for (const p of procs) killProc(p);
     if (m) {
-      for (const id of ['web', 'client', 'dup', 'busy', 'other', 'intern', 'dflt', 'udp1']) await m.teardown(ids(id)).catch(() => undefined);
+      for (const id of ['web', 'client', 'dup', 'busy', 'other', 'intern', 'dflt', 'static', 'static2']) await m.teardown(ids(id)).catch(() => undefined);
       await m.destroyAll().catch(() => undefined);
     }
     await removeOutsideNetns(outsideNs, outsideVeth);
@@ -282,6 +282,24 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     const link = await inNetns(client.netnsPath, ['ip', 'link', 'show', 'eth1']);
     assert.notEqual(link.code, 0, 'eth1 removed');
     assert.equal(m.inspectNetwork(B.name).Containers[ids('client')], undefined);
+  });
+
+  it('honours a requested address and MAC, and refuses an address in use without leaving anything', async () => {
+    const s1 = await m.setup({ id: ids('static'), name: ids('static'), hostname: '', endpoints: [{ network: B.name, ipv4Address: '10.201.2.200', macAddress: '02:42:0a:c9:02:c8' }], portBindings: [] });
+    assert.equal(s1.endpoints[0].ipAddress, '10.201.2.200');
+    assert.equal(s1.endpoints[0].macAddress, '02:42:0a:c9:02:c8');
+    const link = await inNetns(s1.netnsPath, ['ip', '-o', 'link', 'show', 'eth0']);
+    assert.match(link.stdout, /02:42:0a:c9:02:c8/);
+    await assert.rejects(
+      m.setup({ id: ids('static2'), name: ids('static2'), hostname: '', endpoints: [{ network: B.name, ipv4Address: '10.201.2.200' }], portBindings: [] }),
+      (err: Error & { code?: string }) => err.code === 'Conflict' && /10\.201\.2\.200/.test(err.message),
+    );
+    assert.equal(existsSync(path.join(tmp, 'run', 'netns', ids('static2'))), false);
+    await assert.rejects(
+      m.setup({ id: ids('static3'), name: 'x', hostname: '', endpoints: [{ network: B.name, ipv4Address: '10.9.9.9' }], portBindings: [] }),
+      /not in network/,
+    );
+    await m.teardown(ids('static'));
   });
 
   it('uses the host resolvers and no embedded DNS on the default bridge network', async () => {
