@@ -28,7 +28,7 @@ test('schemas: descriptions, formats, int-or-string, quantity, merge keys, refs 
   const S = doc.components.schemas;
   const strategy = S['io.k8s.api.apps.v1.DeploymentSpec'].properties.strategy;
   assert.match(strategy.description, /DeploymentStrategy|strategy/i);
-  assert.equal(strategy.allOf[0].$ref, '#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy');
+  assert.equal(strategy.$ref ?? strategy.allOf[0].$ref, '#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy');
   assert.equal(S['io.k8s.api.apps.v1.DeploymentSpec'].properties.replicas.format, 'int32');
   assert.deepEqual(S['io.k8s.api.apps.v1.DeploymentSpec'].required, ['selector', 'template']);
   assert.equal(S['io.k8s.apimachinery.pkg.util.intstr.IntOrString']['x-kubernetes-int-or-string'], true);

@@ -55,11 +55,12 @@ const refName = (s: Schema | undefined): string | undefined =>
 
 function wrapRef(prop: Schema, defs: Record<string, Schema>, required: boolean): Schema {
   // upstream's v3 form: {description, allOf:[{$ref}], default?}; description falls back to the type's own
+  // without a field description of its own, a plain $ref carrying the type's description keeps kubectl
+  // explain from printing the same text twice (it prints the field's and the type's descriptions)
   const name = prop.$ref.slice(REF.length);
   const target = defs[name];
-  const out: Schema = { allOf: [{ $ref: prop.$ref }] };
-  const d = prop.description ?? target?.description;
-  if (d) out.description = d;
+  const out: Schema = prop.description ? { description: prop.description, allOf: [{ $ref: prop.$ref }] } : { $ref: prop.$ref };
+  if (!prop.description && target?.description) out.description = target.description;
   if (required && target?.type === 'object') out.default = {};
   return out;
 }
