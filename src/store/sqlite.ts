@@ -249,7 +249,8 @@ export class SqliteStore implements Store {
       CREATE INDEX IF NOT EXISTS kv_name_id ON kv (name, id);
       CREATE INDEX IF NOT EXISTS kv_lease ON kv (lease) WHERE lease != 0;
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+      -- AUTOINCREMENT: a revoked lease ID is never handed out again (a stale keep-alive must not renew a new lease).
+      CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta (k, v) VALUES ('compact_rev', 0);
     `);
     // Like etcd, an empty store is at revision 1 and the first write gets revision 2 (a resourceVersion of "0"
