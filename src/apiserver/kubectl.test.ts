@@ -107,6 +107,14 @@ describe('kubectl against skiff server', () => {
     ok(await k(['apply', '--server-side', '-f', ssa]));
     const cm = JSON.parse(ok(await k(['get', 'cm', 'ssa-cm', '-o', 'json'])));
     assert.deepEqual(cm.data, { k: 'v2', k2: 'x' });
+    // Another manager changing a field kubectl owns conflicts, unless forced.
+    fs.writeFileSync(ssa, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa-cm\ndata:\n  k: other\n');
+    const conflict = await k(['apply', '--server-side', '--field-manager=someone-else', '-f', ssa]);
+    assert.notEqual(conflict.code, 0);
+    assert.match(conflict.stderr, /conflict/i);
+    assert.match(conflict.stderr, /\.data\.k/);
+    ok(await k(['apply', '--server-side', '--field-manager=someone-else', '--force-conflicts', '-f', ssa]));
+    assert.equal(JSON.parse(ok(await k(['get', 'cm', 'ssa-cm', '-o', 'json']))).data.k, 'other');
   });
 
   it('applies a directory and a multi-document file', async () => {

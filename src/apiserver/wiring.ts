@@ -4,16 +4,17 @@
  */
 import type { ResourceInfo } from './resource';
 import type { OpenApiProvider } from './handler';
-import { fallbackPatcher, type Patcher } from './patching';
+import type { Patcher } from './patching';
 import { RESOURCES } from './resources';
-import { openapiV3Document, openapiV3Index, unknownFields } from './schema';
+import { openapiV3Document, openapiV3Index } from './schema';
+import { kindsPatcher } from './patch';
 
 export function resources(): ResourceInfo[] {
   return RESOURCES;
 }
 
 export function patcher(): Patcher {
-  return { ...fallbackPatcher, unknownFields };
+  return kindsPatcher;
 }
 
 export function openapi(): OpenApiProvider | undefined {
