@@ -6,6 +6,10 @@ import { applyStrategicMergePatch } from './strategic';
 import { serverSideApply, updateManagedFields, computeApply, type ApplyOptions } from './apply';
 
 export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply, updateManagedFields, computeApply, type ApplyOptions };
+/** The brief's name for updateManagedFields: records a PUT/PATCH/POST by `manager` as an Update entry on `updated`. */
+export function recordUpdate(live: KubeObject | undefined, updated: KubeObject, manager: string, subresource?: string): void {
+  updateManagedFields(live, updated, manager, 'Update', subresource);
+}
 export { fieldSet, encodeFieldsV1, decodeFieldsV1, pathString } from './fieldpath';
 
 /** Everything in the shape of src/apiserver/patching.ts's Patcher (structurally typed, no import of the machinery). */

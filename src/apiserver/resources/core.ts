@@ -114,7 +114,7 @@ function podStatusReason(pod: Any): string {
   return reason;
 }
 
-function podRestarts(pod: Any): string | number {
+function podRestarts(pod: Any): string {
   let restarts = 0;
   let last: number | undefined;
   for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
@@ -125,7 +125,7 @@ function podRestarts(pod: Any): string | number {
       if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
     }
   }
-  return last !== undefined ? `${restarts} (${humanDuration(Date.now() - last)} ago)` : restarts;
+  return last !== undefined ? `${restarts} (${humanDuration(Date.now() - last)} ago)` : String(restarts);
 }
 
 function podReady(pod: Any): string {

@@ -182,7 +182,7 @@ test('tables: columns and cells', () => {
     spec: { containers: [{ name: 'a' }, { name: 'b' }], nodeName: 'n1' },
     status: { phase: 'Running', podIP: '10.0.0.5', containerStatuses: [{ ready: true, restartCount: 2, state: { running: {} } }, { ready: false, restartCount: 0, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
   };
-  assert.deepEqual(p.table.cells(pod).filter((_, i) => i !== 4), ['p', '1/2', 'CrashLoopBackOff', 2, '10.0.0.5', 'n1', '<none>', '<none>']);
+  assert.deepEqual(p.table.cells(pod).filter((_, i) => i !== 4), ['p', '1/2', 'CrashLoopBackOff', '2', '10.0.0.5', 'n1', '<none>', '<none>']);
   const s = findResource('', 'v1', 'services')!;
   const svc: any = { metadata: { name: 's' }, spec: { type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }], selector: { b: '2', a: '1' } } };
   assert.deepEqual(s.table.cells(svc).filter((_, i) => i !== 5), ['s', 'NodePort', '10.96.0.10', '<none>', '80:30080/TCP,53/UDP', 'a=1,b=2']);
