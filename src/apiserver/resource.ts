@@ -106,6 +106,16 @@ export interface ResourceInfo {
   };
   /** OpenAPI definition name of the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
   schemaName: string;
+  /**
+   * Set on a second served version of a kind stored in another version (autoscaling/v1 HPAs are stored as
+   * autoscaling/v2, under the same group/plural keys): the machinery converts with toStorage before writing
+   * and fromStorage after reading (gets, lists, watch events), so both versions see one object.
+   */
+  conversion?: {
+    storageVersion: string;
+    toStorage(obj: KubeObject): KubeObject;
+    fromStorage(obj: KubeObject): KubeObject;
+  };
   /** Field selectors supported beyond metadata.name / metadata.namespace: field path -> getter. */
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
 }
