@@ -1,0 +1,131 @@
+/**
+ * TEST ONLY: a real `skiff server` child process (temp data dir, free ports) with the scheduler, the
+ * controllers and the fake kubelet stand-in running in the test process, plus a kubectl runner with a
+ * fresh cache dir. Everything is torn down in stop(), also when the test failed.
+ */
+import { execFile, spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeClient } from '../../client/client';
+import { RESOURCES } from '../../client/resources';
+import { startScheduler, Scheduler } from '../../scheduler/scheduler';
+import { startControllers, ControllerManager } from '../manager';
+import { startFakeKubelet, FakeKubeletOptions } from './fake-kubelet';
+
+const REPO = path.resolve(__dirname, '../../../..');
+
+export interface TestCluster {
+  dir: string;
+  kubeconfig: string;
+  client: KubeClient;
+  kubectl(args: string[], opts?: { input?: string; allowFail?: boolean; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export async function addFakeNode(client: KubeClient, name: string, alloc: { cpu?: string; memory?: string; pods?: string } = {}): Promise<void> {
+  const allocatable = { cpu: alloc.cpu ?? '4', memory: alloc.memory ?? '8Gi', pods: alloc.pods ?? '110' };
+  const status = {
+    capacity: allocatable,
+    allocatable,
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake node for controller tests', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+  };
+  await client.create(RESOURCES.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } }, status });
+  // Upstream may drop status on create: set it through the status subresource as a kubelet does.
+  await client.patch(RESOURCES.nodes, undefined, name, { status }, 'merge', { subresource: 'status' });
+}
+
+export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<FakeKubeletOptions, 'nodes'>; scheduler?: boolean; controllers?: boolean } = {}): Promise<TestCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-ctl-'));
+  const dataDir = path.join(dir, 'data');
+  let out = '';
+  // SKIFF_BIN lets a developer point the tests at another build of the binary.
+  const child: ChildProcess = spawn(process.execPath, [process.env.SKIFF_BIN ?? path.join(REPO, 'bin/skiff'), 'server', '--data-dir', dataDir, '--listen-port', '0', '--disable-agent'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const kubeconfig = path.join(dataDir, 'kubeconfig.yaml');
+  const deadline = Date.now() + 60_000;
+  let client: KubeClient | undefined;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`skiff server exited: ${out}`);
+    if (fs.existsSync(kubeconfig)) {
+      try {
+        client = KubeClient.fromKubeconfig(kubeconfig);
+        await client.request('GET', '/readyz');
+        break;
+      } catch {
+        client?.close();
+        client = undefined;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!client) {
+    child.kill('SIGKILL');
+    throw new Error(`skiff server did not become ready: ${out}`);
+  }
+  const nodes = opts.nodes ?? ['node-1'];
+  for (const n of nodes) await addFakeNode(client, n);
+  const logs: string[] = [];
+  const log = (m: string) => logs.push(m);
+  const sched: Scheduler | undefined = opts.scheduler === false ? undefined : startScheduler(client, { log });
+  const mgr: ControllerManager | undefined = opts.controllers === false ? undefined : startControllers({ client, log });
+  const kubelet = startFakeKubelet(client, { nodes, ...(opts.kubelet ?? {}) });
+  await Promise.all([sched?.ready, mgr?.ready]);
+  const cacheDir = path.join(dir, 'kube-cache');
+  const c = client;
+  return {
+    dir,
+    kubeconfig,
+    client: c,
+    logs: () => `${out}\n${logs.join('\n')}`,
+    kubectl(args, o = {}) {
+      return new Promise((resolve, reject) => {
+        const p = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], { timeout: o.timeoutMs ?? 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+          if (code !== 0 && !o.allowFail) reject(new Error(`kubectl ${args.join(' ')} failed (${code}): ${stderr}${stdout}`));
+          else resolve({ code, stdout, stderr });
+        });
+        if (o.input !== undefined) p.stdin!.end(o.input);
+      });
+    },
+    async stop() {
+      kubelet.stop();
+      mgr?.stop();
+      sched?.stop();
+      c.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r(undefined);
+        }, 10_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until fn returns a truthy value; throws with the last value after the timeout. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
