@@ -13,6 +13,10 @@ import { Router } from './api/router';
 import { DockerApiServer } from './api/server';
 import { registerSystemRoutes, type SystemCounts } from './api/routes/system';
 import { EventBus } from './events';
+import { ImageService, type ImageUser } from './images/service';
+import { LayerStore } from './snapshot/layers';
+import { OverlaySnapshotter } from './snapshot/overlay';
+import { registerImageRoutes } from './api/routes/images';
 
 export interface EngineOptions {
   dataDir: string;
@@ -50,6 +54,22 @@ export class EngineDaemon {
     let countsSource = (): SystemCounts => counts;
 
     // --- images (src/engine/images, src/engine/snapshot) ---
+    // Content in DATA_DIR/content, metadata in DATA_DIR/images, layers + writable layers in DATA_DIR/snapshots.
+    // For the containers block: `images` (ImageLookup), `snapshotter` (Snapshotter); assign `imageUsers` so
+    // that rmi refuses images in use and `docker images` counts containers.
+    let imageUsers: (imageId: string) => ImageUser[] = () => [];
+    const snapshotRoot = path.join(dataDir, 'snapshots');
+    const layerStore = new LayerStore(snapshotRoot);
+    const images: ImageService = new ImageService({
+      dataDir,
+      layers: layerStore,
+      usersOf: (id) => imageUsers(id),
+      layersInUse: () => snapshotter.layersInUse(),
+      onEvent: (action, id, attributes) => void this.events.publish('image', action, id, attributes),
+    });
+    const snapshotter = new OverlaySnapshotter({ root: snapshotRoot, layersOf: (id) => images.layersOf(id) });
+    registerImageRoutes(this.router, { images });
+    countsSource = ((prev) => () => ({ ...prev(), images: images.count() }))(countsSource);
     // --- end images ---
 
     // --- containers, volumes (src/engine/runtime, src/engine/containers, src/engine/volumes) ---

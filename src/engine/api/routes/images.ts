@@ -1,0 +1,288 @@
+/**
+ * Docker Engine API image routes: list, inspect, history, tag, remove, prune, import, load, save, and pull
+ * (no registry client yet: a Docker-format "pull access denied" so `docker run unknown` fails cleanly).
+ * Translation only; the image service does the work.
+ */
+import path from 'node:path';
+import type { Router } from '../router';
+import { boolParam, parseFilters, sendJson, JsonMessageStream } from '../http';
+import { invalid, notFound, SkiffError } from '../../../common/errors';
+import type { ImageService, ImageDetails } from '../../images/service';
+import type { ImageRecord } from '../../images/types';
+import { familiarString, parseReference, withDefaultTag } from '../../images/reference';
+import { loadArchive } from '../../images/archive-load';
+import { saveArchive } from '../../images/archive-save';
+import { importRootfs } from '../../images/import';
+import type { HistoryEntry } from '../../images/oci';
+
+export interface ImageRouteDeps {
+  images: ImageService;
+  /** The seam for a registry client later: pulls `ref` or throws. Absent: every pull is denied. */
+  pull?: (ref: string, progress: (msg: Record<string, unknown>) => void) => Promise<void>;
+}
+
+const unix = (rfc3339: string) => Math.floor(new Date(rfc3339).getTime() / 1000) || 0;
+
+export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void {
+  const { images } = deps;
+
+  router.get('/images/json', async ({ res, query }) => {
+    const filters = parseFilters(query.get('filters'));
+    // Legacy `filter=` (a reference pattern).
+    const legacy = query.get('filter');
+    if (legacy) filters.set('reference', [...(filters.get('reference') ?? []), legacy]);
+    const all = await images.list();
+    const byRef = (ref: string) => {
+      try {
+        return images.lookup(ref);
+      } catch {
+        throw invalid(`No such image: ${ref}`);
+      }
+    };
+    const before = filters.get('before')?.[0];
+    const since = filters.get('since')?.[0];
+    const beforeT = before ? unix((await images.record(byRef(before))).created) : undefined;
+    const sinceT = since ? unix((await images.record(byRef(since))).created) : undefined;
+    for (const name of filters.keys()) {
+      if (!['reference', 'dangling', 'label', 'before', 'since', 'until'].includes(name)) {
+        throw invalid(`invalid filter '${name}'`);
+      }
+    }
+    const dangling = filters.get('dangling')?.[0];
+    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
+      throw invalid(`invalid filter 'dangling=${dangling}'`);
+    }
+    const out = all
+      .filter((rec) => {
+        if (dangling !== undefined && (rec.repoTags.length === 0) !== (dangling === 'true' || dangling === '1')) return false;
+        const refs = filters.get('reference');
+        if (refs?.length && !refs.some((p) => images.matchesReference(rec, p))) return false;
+        for (const l of filters.get('label') ?? []) {
+          const [k, ...rest] = l.split('=');
+          const labels = rec.config.Labels ?? {};
+          if (rest.length === 0 ? !(k in labels) : labels[k] !== rest.join('=')) return false;
+        }
+        if (beforeT !== undefined && unix(rec.created) >= beforeT) return false;
+        if (sinceT !== undefined && unix(rec.created) <= sinceT) return false;
+        return true;
+      })
+      .sort((a, b) => unix(b.created) - unix(a.created))
+      .map((rec) => summary(rec, images.containersOf(rec.id)));
+    sendJson(res, 200, out);
+  });
+
+  router.get('/images/search', ({ res }) => sendJson(res, 200, []));
+
+  router.post('/images/prune', async ({ res, query }) => {
+    const filters = parseFilters(query.get('filters'));
+    const dangling = filters.get('dangling')?.[0];
+    const all = dangling === 'false' || dangling === '0';
+    const labels = filters.get('label') ?? [];
+    const { deleted, reclaimed } = await images.prune({
+      all,
+      filter: (rec) =>
+        labels.every((l) => {
+          const [k, ...rest] = l.split('=');
+          const v = (rec.config.Labels ?? {})[k];
+          return rest.length === 0 ? v !== undefined : v === rest.join('=');
+        }),
+    });
+    sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
+  });
+
+  // Save: GET /images/get?names=a&names=b (also /images/{name}/get).
+  router.get('/images/get', async ({ res, query }) => {
+    await save(res, query.getAll('names'));
+  });
+
+  router.post('/images/load', async ({ req, res, query }) => {
+    const quiet = boolParam(query, 'quiet');
+    const stream = new JsonMessageStream(res);
+    try {
+      const loaded = await loadArchive(images, req);
+      for (const l of loaded) {
+        stream.write({ stream: l.tag ? `Loaded image: ${l.tag}\n` : `Loaded image ID: ${l.id}\n` });
+      }
+    } catch (err) {
+      stream.error(err);
+    }
+    void quiet;
+    stream.end();
+  });
+
+  // Pull (fromImage) and import (fromSrc).
+  router.post('/images/create', async ({ req, res, query }) => {
+    const fromImage = query.get('fromImage');
+    const fromSrc = query.get('fromSrc');
+    if (fromSrc !== null) {
+      if (fromSrc !== '-') throw invalid(`importing from a URL is not supported: ${fromSrc}`);
+      let repo = query.get('repo') ?? '';
+      const tag = query.get('tag') ?? '';
+      if (repo && tag) repo = `${repo}:${tag}`;
+      const id = await importRootfs(images, req, {
+        tag: repo || undefined,
+        changes: query.getAll('changes'),
+        message: query.get('message') ?? '',
+      });
+      const stream = new JsonMessageStream(res);
+      stream.write({ status: id });
+      stream.end();
+      return;
+    }
+    if (fromImage !== null) {
+      const tag = query.get('tag') ?? '';
+      let ref = fromImage;
+      if (tag) ref = tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
+      const parsed = withDefaultTag(parseReference(ref));
+      if (!deps.pull) {
+        throw notFound(
+          `pull access denied for ${familiarString({ ...parsed, tag: undefined, digest: undefined })}, repository does not exist or may require 'docker login'`,
+        );
+      }
+      const stream = new JsonMessageStream(res);
+      try {
+        await deps.pull(ref, (m) => stream.write(m));
+      } catch (err) {
+        stream.error(err);
+      }
+      stream.end();
+      return;
+    }
+    throw invalid('fromImage or fromSrc is required');
+  });
+
+  router.get('/images/{name:.*}/json', async ({ res, params }) => {
+    sendJson(res, 200, inspect(await images.details(params.name)));
+  });
+
+  router.get('/images/{name:.*}/history', async ({ res, params }) => {
+    const d = await images.details(params.name);
+    sendJson(res, 200, history(d));
+  });
+
+  router.get('/images/{name:.*}/get', async ({ res, params }) => {
+    await save(res, [params.name]);
+  });
+
+  router.post('/images/{name:.*}/tag', async ({ res, params, query }) => {
+    const repo = query.get('repo');
+    if (!repo) throw invalid('repository name must have at least one component');
+    const tag = query.get('tag');
+    await images.tag(params.name, tag ? `${repo}:${tag}` : repo);
+    res.writeHead(201);
+    res.end();
+  });
+
+  router.post('/images/{name:.*}/push', async ({ params }) => {
+    throw notFound(`An image does not exist locally with the tag: ${params.name}`);
+  });
+
+  router.delete('/images/{name:.*}', async ({ res, params, query }) => {
+    const items = await images.remove(params.name, {
+      force: boolParam(query, 'force'),
+      noPrune: boolParam(query, 'noprune'),
+    });
+    sendJson(res, 200, items);
+  });
+
+  async function save(res: import('node:http').ServerResponse, names: string[]): Promise<void> {
+    if (names.length === 0) throw invalid('no image names given');
+    const plan = await saveArchive.plan(images, names); // resolves every name first: a miss is a clean 404
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    try {
+      await saveArchive.write(images, plan, res);
+    } catch (err) {
+      // Mid-stream: the tar is cut short and the client sees a truncated archive.
+      res.destroy(err as Error);
+      return;
+    }
+    res.end();
+  }
+}
+
+function summary(rec: ImageRecord, containers: number): Record<string, unknown> {
+  return {
+    Id: rec.id,
+    ParentId: '',
+    RepoTags: rec.repoTags,
+    RepoDigests: rec.repoDigests,
+    Created: unix(rec.created),
+    Size: rec.size,
+    SharedSize: -1,
+    Labels: rec.config.Labels ?? {},
+    Containers: containers,
+  };
+}
+
+function inspect(d: ImageDetails): Record<string, unknown> {
+  const dirs = d.layers.map((l) => l.dir).reverse(); // top first
+  const cfg = d.configBlob;
+  return {
+    Id: d.id,
+    RepoTags: d.repoTags,
+    RepoDigests: d.repoDigests,
+    Parent: '',
+    Comment: cfg.comment ?? '',
+    Created: d.created,
+    DockerVersion: cfg.docker_version ?? '',
+    Author: cfg.author ?? '',
+    Config: {
+      Env: null,
+      Cmd: null,
+      Entrypoint: null,
+      WorkingDir: '',
+      Labels: null,
+      OnBuild: null,
+      User: '',
+      Volumes: null,
+      ...d.config,
+    },
+    Architecture: d.architecture,
+    ...(cfg.variant ? { Variant: cfg.variant } : {}),
+    Os: d.os,
+    Size: d.size,
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        UpperDir: dirs[0],
+        ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(':') } : {}),
+        MergedDir: path.join(path.dirname(dirs[0] ?? ''), 'merged'),
+        WorkDir: path.join(path.dirname(dirs[0] ?? ''), 'work'),
+      },
+    },
+    RootFS: { Type: 'layers', Layers: d.diffIds },
+    Metadata: { LastTagTime: d.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    Descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: d.manifestDigest },
+  };
+}
+
+/** Docker's history: newest first; the top entry carries the image id and tags, the rest "<missing>". */
+function history(d: ImageDetails): Array<Record<string, unknown>> {
+  const entries: HistoryEntry[] = d.configBlob.history?.length
+    ? d.configBlob.history
+    : d.diffIds.map(() => ({ created: d.created, created_by: '' }));
+  let layer = 0;
+  const rows = entries.map((h) => {
+    let size = 0;
+    if (!h.empty_layer) {
+      size = d.layers[layer]?.size ?? 0;
+      layer++;
+    }
+    return {
+      Id: '<missing>',
+      Created: unix(h.created ?? d.created),
+      CreatedBy: h.created_by ?? '',
+      Tags: null as string[] | null,
+      Size: size,
+      Comment: h.comment ?? '',
+    };
+  });
+  rows.reverse();
+  if (rows.length > 0) {
+    rows[0].Id = d.id;
+    rows[0].Tags = d.repoTags.length ? d.repoTags : null;
+  }
+  return rows;
+}
+
+export { SkiffError };

@@ -1,0 +1,473 @@
+/**
+ * The image service: images as OCI manifests + configs in the content store, references in the metadata
+ * index, layers unpacked once in the layer store. Implements ImageLookup for the container manager and the
+ * operations behind `docker images/rmi/tag/inspect/history/import/save/load`.
+ */
+import path from 'node:path';
+import { SkiffError, conflict, invalid, notFound } from '../../common/errors';
+import { ContentStore } from './content';
+import { chainIds, isDigest, shortId } from './digest';
+import { ImageMetadata, type StoredImage } from './metadata';
+import { MediaType, type Descriptor, type ImageConfigBlob, type Manifest } from './oci';
+import {
+  familiarName,
+  familiarString,
+  fullName,
+  parseReference,
+  parseTagged,
+  referenceString,
+  withDefaultTag,
+  type Reference,
+} from './reference';
+import type { ImageLookup, ImageRecord } from './types';
+import type { LayerInfo, LayerStore } from '../snapshot/layers';
+
+/** A container that uses an image (supplied by the container manager). */
+export interface ImageUser {
+  id: string;
+  running: boolean;
+}
+
+export interface ImageServiceOptions {
+  /** DATA_DIR: content in <dataDir>/content, metadata in <dataDir>/images. */
+  dataDir: string;
+  layers: LayerStore;
+  /** Containers using an image; absent means "none". */
+  usersOf?: (imageId: string) => ImageUser[];
+  /** Layer chain ids under some container's writable layer (never deleted). */
+  layersInUse?: () => Promise<Set<string>>;
+  /** Image events (tag, untag, delete, import, load, save). */
+  onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
+}
+
+/** One line of `docker rmi` output. */
+export type DeleteItem = { Untagged: string } | { Deleted: string };
+
+export interface NewLayer {
+  /** The blob, already in the content store. */
+  blob: Descriptor;
+}
+
+export interface ImageDetails extends ImageRecord {
+  manifestDigest: string;
+  configBlob: ImageConfigBlob;
+  layers: LayerInfo[];
+  lastTagTime?: string;
+}
+
+export class ImageService implements ImageLookup {
+  readonly content: ContentStore;
+  readonly meta: ImageMetadata;
+  readonly layers: LayerStore;
+  private readonly configs = new Map<string, ImageConfigBlob>();
+
+  constructor(private readonly opts: ImageServiceOptions) {
+    this.content = new ContentStore(path.join(opts.dataDir, 'content'));
+    this.meta = new ImageMetadata(path.join(opts.dataDir, 'images'));
+    this.layers = opts.layers;
+  }
+
+  setUsersOf(fn: (imageId: string) => ImageUser[]): void {
+    this.opts.usersOf = fn;
+  }
+
+  private usersOf(id: string): ImageUser[] {
+    return this.opts.usersOf?.(id) ?? [];
+  }
+
+  private event(action: string, id: string, name?: string): void {
+    this.opts.onEvent?.(action, id, name ? { name } : {});
+  }
+
+  count(): number {
+    return this.meta.images().length;
+  }
+
+  // ---- resolution ----------------------------------------------------------------------------------
+
+  /** Finds the stored image for a reference, full or short id. NotFound: `No such image: <ref>`. */
+  lookup(ref: string): StoredImage {
+    const missing = () => notFound(`No such image: ${displayRef(ref)}`, { kind: 'image', name: ref });
+    if (ref === '') throw missing();
+    if (isDigest(ref)) {
+      const img = this.meta.image(ref);
+      if (img) return img;
+      throw missing();
+    }
+    if (/^[a-f0-9]{64}$/.test(ref)) {
+      const img = this.meta.image(`sha256:${ref}`);
+      if (img) return img;
+      throw missing();
+    }
+    let parsed: Reference | undefined;
+    try {
+      parsed = parseReference(ref);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed) {
+      const r = withDefaultTag(parsed);
+      const id = this.meta.ref(referenceString(r));
+      if (id && this.meta.image(id)) return this.meta.image(id)!;
+      if (r.digest) {
+        // name@digest also matches the manifest digest of an image tagged in that repository.
+        for (const img of this.meta.images()) {
+          if (img.manifestDigest !== r.digest) continue;
+          if (this.meta.refsOf(img.id).some((x) => fullName(parseReference(x)) === fullName(r))) return img;
+        }
+      }
+    }
+    // A short id: a unique prefix of an image id.
+    const hex = ref.replace(/^sha256:/, '');
+    if (/^[a-f0-9]{1,64}$/.test(hex)) {
+      const matches = this.meta.images().filter((i) => i.id.slice(7).startsWith(hex));
+      if (matches.length === 1) return matches[0];
+      if (matches.length > 1) throw invalid(`ambiguous image id prefix "${ref}": ${matches.length} images match`);
+    }
+    throw missing();
+  }
+
+  async resolve(ref: string): Promise<ImageRecord> {
+    return this.record(this.lookup(ref));
+  }
+
+  async config(id: string): Promise<ImageConfigBlob> {
+    const cached = this.configs.get(id);
+    if (cached) return cached;
+    const blob = JSON.parse((await this.content.readBlob(id)).toString('utf8')) as ImageConfigBlob;
+    this.configs.set(id, blob);
+    return blob;
+  }
+
+  async manifest(img: StoredImage): Promise<Manifest> {
+    return JSON.parse((await this.content.readBlob(img.manifestDigest)).toString('utf8')) as Manifest;
+  }
+
+  /** Tags (familiar form) and digests of an image, as Docker shows them. */
+  namesOf(id: string): { repoTags: string[]; repoDigests: string[] } {
+    const repoTags: string[] = [];
+    const repoDigests: string[] = [];
+    for (const r of this.meta.refsOf(id)) {
+      const p = parseReference(r);
+      if (p.digest) repoDigests.push(familiarString(p));
+      else repoTags.push(familiarString(p));
+    }
+    return { repoTags, repoDigests };
+  }
+
+  async record(img: StoredImage): Promise<ImageRecord> {
+    const cfg = await this.config(img.id);
+    const { repoTags, repoDigests } = this.namesOf(img.id);
+    return {
+      id: img.id,
+      repoTags,
+      repoDigests,
+      created: cfg.created ?? img.addedAt,
+      size: img.size,
+      architecture: cfg.architecture,
+      os: cfg.os,
+      config: cfg.config ?? {},
+      diffIds: cfg.rootfs?.diff_ids ?? [],
+    };
+  }
+
+  async details(ref: string): Promise<ImageDetails> {
+    const img = this.lookup(ref);
+    const rec = await this.record(img);
+    return {
+      ...rec,
+      manifestDigest: img.manifestDigest,
+      configBlob: await this.config(img.id),
+      layers: await this.layersOf(img.id),
+      lastTagTime: img.lastTagTime,
+    };
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const img of this.meta.images()) out.push(await this.record(img));
+    return out;
+  }
+
+  containersOf(id: string): number {
+    return this.usersOf(id).length;
+  }
+
+  // ---- layers --------------------------------------------------------------------------------------
+
+  /** The image's layers, bottom first, unpacking any that are missing (from the content store). */
+  async layersOf(imageId: string): Promise<LayerInfo[]> {
+    const img = this.meta.image(imageId) ?? this.lookup(imageId);
+    const cfg = await this.config(img.id);
+    const manifest = await this.manifest(img);
+    const diffIds = cfg.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    const out: LayerInfo[] = [];
+    for (let i = 0; i < diffIds.length; i++) {
+      const blob = manifest.layers[i];
+      out.push(await this.layers.ensure(chains[i], diffIds[i], () => this.content.readStream(blob.digest)));
+    }
+    return out;
+  }
+
+  // ---- creation ------------------------------------------------------------------------------------
+
+  /**
+   * Records an image whose layer blobs are already in the content store: unpacks (and so validates) every
+   * layer, writes config and manifest, then tags. Returns the image id. On a bad layer nothing is recorded.
+   */
+  async commit(config: ImageConfigBlob | Buffer, layers: Descriptor[], tags: string[] = []): Promise<string> {
+    const configBytes = Buffer.isBuffer(config) ? config : Buffer.from(JSON.stringify(config));
+    const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfigBlob;
+    const diffIds = cfg.rootfs?.diff_ids;
+    if (!Array.isArray(diffIds) || diffIds.length !== layers.length) {
+      throw invalid(`image config lists ${diffIds?.length ?? 0} layers but the image has ${layers.length}`);
+    }
+    if (diffIds.length === 0) throw invalid(`image has no layers`);
+    for (const d of diffIds) if (!isDigest(d)) throw invalid(`invalid diff id "${d}" in image config`);
+    const chains = chainIds(diffIds);
+    let size = 0;
+    for (let i = 0; i < layers.length; i++) {
+      const info = await this.layers.ensure(chains[i], diffIds[i], () => this.content.readStream(layers[i].digest));
+      size += info.size;
+    }
+    const configDesc = await this.content.writeBlob(configBytes);
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: configDesc.digest, size: configDesc.size },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    };
+    const manifestDesc = await this.content.writeBlob(Buffer.from(JSON.stringify(manifest)));
+    const id = configDesc.digest;
+    const refs = tags.map((t) => referenceString(parseTagged(t)));
+    const now = new Date().toISOString();
+    await this.meta.update((db) => {
+      if (!db.images[id]) db.images[id] = { id, manifestDigest: manifestDesc.digest, size, addedAt: now };
+      for (const r of refs) db.refs[r] = id;
+      if (refs.length > 0) db.images[id].lastTagTime = now;
+    });
+    this.configs.set(id, cfg);
+    return id;
+  }
+
+  /** Adds a layer blob (an uncompressed or gzip tar) to the content store; returns its descriptor. */
+  async addLayerBlob(data: Buffer | AsyncIterable<Buffer>, gzip = false): Promise<Descriptor> {
+    if (Buffer.isBuffer(data)) {
+      const info = await this.content.writeBlob(data);
+      return { mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, ...info };
+    }
+    const pending = await this.content.ingest(data);
+    await pending.commit();
+    return { mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: pending.digest, size: pending.size };
+  }
+
+  // ---- tag / remove --------------------------------------------------------------------------------
+
+  async tag(source: string, target: string): Promise<void> {
+    const img = this.lookup(source);
+    const r = parseTagged(target);
+    const now = new Date().toISOString();
+    await this.meta.update((db) => {
+      db.refs[referenceString(r)] = img.id;
+      db.images[img.id].lastTagTime = now;
+    });
+    this.event('tag', img.id, familiarString(r));
+  }
+
+  /** Docker's ImageDelete: untag vs delete, conflicts with containers, force. */
+  async remove(ref: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<DeleteItem[]> {
+    const force = !!opts.force;
+    const img = this.lookup(ref);
+    const id = img.id;
+    const items: DeleteItem[] = [];
+    const refs = () => this.meta.refsOf(id);
+    const singleRepo = (rs: string[]) => new Set(rs.map((r) => fullName(parseReference(r)))).size <= 1;
+    const isIdRef = isIdPrefix(id, ref);
+    const users = this.usersOf(id);
+
+    if (!isIdRef) {
+      const r = withDefaultTag(parseReference(ref));
+      const key = referenceString(r);
+      if (!force && refs().length === 1 && users.length > 0) {
+        throw conflict(
+          `conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(id)}`,
+        );
+      }
+      if (this.meta.ref(key) === id) {
+        await this.meta.update((db) => void delete db.refs[key]);
+        items.push({ Untagged: familiarString(r) });
+        this.event('untag', id, familiarString(r));
+      } else {
+        // Resolved through a digest or prefix match rather than a stored reference: treat like an id.
+        return this.remove(id, opts);
+      }
+      // Digest references left alone in the same repository go with the tag (Docker does the same).
+      const left = refs();
+      const sameRepoDigests = left.filter((x) => parseReference(x).digest && fullName(parseReference(x)) === fullName(r));
+      if (left.length > 0 && left.length === sameRepoDigests.length) {
+        await this.meta.update((db) => sameRepoDigests.forEach((x) => delete db.refs[x]));
+        for (const x of sameRepoDigests) items.push({ Untagged: familiarString(parseReference(x)) });
+      }
+      if (refs().length > 0) return items;
+      // Untagged the last name: the image goes too, unless a container still uses it (then it stays dangling).
+      if (users.length > 0) return items;
+    } else {
+      const rs = refs();
+      if (rs.length > 0 && !singleRepo(rs) && !force) {
+        throw conflict(
+          `conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`,
+        );
+      }
+      this.checkUsers(id, users, force);
+      await this.meta.update((db) => rs.forEach((x) => delete db.refs[x]));
+      for (const x of rs) {
+        items.push({ Untagged: familiarString(parseReference(x)) });
+        this.event('untag', id, familiarString(parseReference(x)));
+      }
+    }
+    this.checkUsers(id, users, force);
+    await this.deleteImage(id, items);
+    return items;
+  }
+
+  private checkUsers(id: string, users: ImageUser[], force: boolean): void {
+    const running = users.find((u) => u.running);
+    if (running) {
+      throw conflict(
+        `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
+      );
+    }
+    if (!force && users.length > 0) {
+      throw conflict(
+        `conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`,
+      );
+    }
+  }
+
+  /** Drops the image record and every blob and layer no other image (or container) still needs. */
+  private async deleteImage(id: string, items: DeleteItem[]): Promise<void> {
+    const img = this.meta.image(id);
+    if (!img) return;
+    const manifest = await this.manifest(img).catch(() => undefined);
+    const cfg = await this.config(id).catch(() => undefined);
+    await this.meta.update((db) => {
+      for (const [k, v] of Object.entries(db.refs)) if (v === id) delete db.refs[k];
+      delete db.images[id];
+    });
+    this.configs.delete(id);
+    items.push({ Deleted: id });
+    this.event('delete', id);
+    // What the remaining images still reference.
+    const keepBlobs = new Set<string>();
+    const keepChains = new Set<string>(await (this.opts.layersInUse?.() ?? Promise.resolve(new Set<string>())));
+    for (const other of this.meta.images()) {
+      keepBlobs.add(other.id).add(other.manifestDigest);
+      try {
+        const m = await this.manifest(other);
+        m.layers.forEach((l) => keepBlobs.add(l.digest));
+        chainIds((await this.config(other.id)).rootfs.diff_ids).forEach((c) => keepChains.add(c));
+      } catch {
+        /* a broken image keeps nothing alive */
+      }
+    }
+    for (const d of [id, img.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])]) {
+      if (!keepBlobs.has(d)) await this.content.delete(d);
+    }
+    for (const c of chainIds(cfg?.rootfs.diff_ids ?? [])) {
+      if (!keepChains.has(c)) {
+        await this.layers.remove(c);
+        items.push({ Deleted: c });
+      }
+    }
+  }
+
+  /** Deletes blobs no image references (after a failed load or import). */
+  async dropUnreferenced(digests: string[]): Promise<void> {
+    const keep = new Set<string>();
+    for (const img of this.meta.images()) {
+      keep.add(img.id).add(img.manifestDigest);
+      try {
+        (await this.manifest(img)).layers.forEach((l) => keep.add(l.digest));
+      } catch {
+        /* broken image */
+      }
+    }
+    for (const d of digests) if (!keep.has(d)) await this.content.delete(d);
+  }
+
+  /** Removes dangling images (or, with all, every image no container uses). */
+  async prune(opts: { all?: boolean; filter?: (rec: ImageRecord) => boolean } = {}): Promise<{
+    deleted: DeleteItem[];
+    reclaimed: number;
+  }> {
+    const deleted: DeleteItem[] = [];
+    let reclaimed = 0;
+    for (const img of this.meta.images()) {
+      const refs = this.meta.refsOf(img.id);
+      if (!opts.all && refs.length > 0) continue;
+      if (this.usersOf(img.id).length > 0) continue;
+      if (opts.filter && !opts.filter(await this.record(img))) continue;
+      const items: DeleteItem[] = [];
+      for (const r of refs) {
+        await this.meta.update((db) => void delete db.refs[r]);
+        items.push({ Untagged: familiarString(parseReference(r)) });
+      }
+      await this.deleteImage(img.id, items);
+      reclaimed += img.size;
+      deleted.push(...items);
+    }
+    return { deleted, reclaimed };
+  }
+
+  /** Images whose familiar name matches a reference filter (Docker's path.Match on name and name:tag). */
+  matchesReference(rec: ImageRecord, pattern: string): boolean {
+    const re = globToRegExp(pattern);
+    for (const t of rec.repoTags) {
+      const p = parseReference(t);
+      if (re.test(familiarName(p)) || re.test(familiarString(p))) return true;
+    }
+    for (const d of rec.repoDigests) {
+      const p = parseReference(d);
+      if (re.test(familiarName(p)) || re.test(familiarString(p))) return true;
+    }
+    return false;
+  }
+}
+
+/** True when ref is (a prefix of) the id rather than a name. */
+function isIdPrefix(id: string, ref: string): boolean {
+  return ref.length > 0 && (id.startsWith(ref) || id.startsWith(`sha256:${ref}`));
+}
+
+function displayRef(ref: string): string {
+  try {
+    if (/^[a-f0-9]{1,64}$/.test(ref) || ref.startsWith('sha256:')) return ref;
+    return familiarString(withDefaultTag(parseReference(ref)));
+  } catch {
+    return ref;
+  }
+}
+
+/** Go's path.Match subset Docker uses for the reference filter: * ? and [...] within one segment. */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i);
+      if (end === -1) re += '\\[';
+      else {
+        re += '[' + pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof SkiffError && err.code === 'NotFound';
+}

@@ -1,0 +1,146 @@
+/**
+ * The overlayfs snapshotter: one writable layer per key (a container) at <root>/containers/<key>/{upper,work}
+ * over the image's shared read-only layer dirs. Layers come from a callback so this module knows nothing
+ * of images (the composition root wires ImageService.layersOf).
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { invalid, notFound } from '../../common/errors';
+import type { RootfsMount, Snapshotter } from '../images/types';
+import type { LayerInfo } from './layers';
+import { mountOverlay, unmount } from './mount';
+
+export interface OverlaySnapshotterOptions {
+  /** The snapshotter root (DATA_DIR/snapshots); layer links live in <root>/l. */
+  root: string;
+  /** The image's layers, bottom first, unpacked. */
+  layersOf(imageId: string): Promise<LayerInfo[]>;
+}
+
+interface SnapshotMeta {
+  key: string;
+  imageId: string;
+  /** Bottom first. */
+  chainIds: string[];
+  /** Short links relative to root, bottom first. */
+  links: string[];
+  dirs: string[];
+}
+
+const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class OverlaySnapshotter implements Snapshotter {
+  private readonly dir: string;
+
+  constructor(private readonly opts: OverlaySnapshotterOptions) {
+    this.dir = path.join(opts.root, 'containers');
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    if (/[,:]/.test(opts.root)) throw invalid(`snapshot root "${opts.root}" must not contain ',' or ':' (overlay options)`);
+  }
+
+  private keyDir(key: string): string {
+    if (!KEY_RE.test(key)) throw invalid(`invalid snapshot key "${key}"`);
+    return path.join(this.dir, key);
+  }
+
+  private async meta(key: string): Promise<SnapshotMeta> {
+    try {
+      return JSON.parse(await fsp.readFile(path.join(this.keyDir(key), 'meta.json'), 'utf8')) as SnapshotMeta;
+    } catch {
+      throw notFound(`snapshot ${key} does not exist`);
+    }
+  }
+
+  private toMount(key: string, m: SnapshotMeta): RootfsMount {
+    const kd = this.keyDir(key);
+    return {
+      type: 'overlay',
+      source: 'overlay',
+      options: [
+        `lowerdir=${[...m.dirs].reverse().join(':')}`,
+        `upperdir=${path.join(kd, 'upper')}`,
+        `workdir=${path.join(kd, 'work')}`,
+      ],
+      upperDir: path.join(kd, 'upper'),
+    };
+  }
+
+  async prepare(key: string, imageId: string): Promise<RootfsMount> {
+    const kd = this.keyDir(key);
+    try {
+      const existing = await this.meta(key);
+      if (existing.imageId !== imageId) throw invalid(`snapshot ${key} exists for another image (${existing.imageId})`);
+      return this.toMount(key, existing);
+    } catch (err) {
+      if (!(err instanceof Error && /does not exist/.test(err.message))) throw err;
+    }
+    const layers = await this.opts.layersOf(imageId);
+    if (layers.length === 0) throw invalid(`image ${imageId} has no layers`);
+    const meta: SnapshotMeta = {
+      key,
+      imageId,
+      chainIds: layers.map((l) => l.chainId),
+      links: layers.map((l) => l.link),
+      dirs: layers.map((l) => l.dir),
+    };
+    const tmp = `${kd}.tmp`;
+    await fsp.rm(tmp, { recursive: true, force: true });
+    await fsp.mkdir(path.join(tmp, 'upper'), { recursive: true, mode: 0o755 });
+    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
+    await fsp.writeFile(path.join(tmp, 'meta.json'), JSON.stringify(meta));
+    await fsp.rename(tmp, kd);
+    return this.toMount(key, meta);
+  }
+
+  async mount(key: string, target: string): Promise<void> {
+    const m = await this.meta(key);
+    const kd = this.keyDir(key);
+    await fsp.mkdir(target, { recursive: true });
+    // Relative, top first: the kernel resolves them against mount's cwd (the snapshotter root).
+    const options =
+      `lowerdir=${[...m.links].reverse().join(':')},` +
+      `upperdir=${path.join(kd, 'upper')},workdir=${path.join(kd, 'work')}`;
+    await mountOverlay(target, options, this.opts.root);
+  }
+
+  async unmount(target: string): Promise<void> {
+    await unmount(path.resolve(target));
+  }
+
+  async remove(key: string): Promise<void> {
+    const kd = this.keyDir(key);
+    await fsp.rm(kd, { recursive: true, force: true });
+    await fsp.rm(`${kd}.tmp`, { recursive: true, force: true });
+  }
+
+  async list(): Promise<string[]> {
+    return (await fsp.readdir(this.dir)).filter((n) => KEY_RE.test(n) && !n.endsWith('.tmp'));
+  }
+
+  /** Chain ids of layers under some writable layer: they must not be removed. */
+  async layersInUse(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const key of await this.list()) {
+      try {
+        for (const c of (await this.meta(key)).chainIds) used.add(c);
+      } catch {
+        /* vanished meanwhile */
+      }
+    }
+    return used;
+  }
+
+  /** Image ids with a writable layer (for "image in use" when no container manager says otherwise). */
+  async imagesInUse(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const key of await this.list()) {
+      try {
+        used.add((await this.meta(key)).imageId);
+      } catch {
+        /* vanished meanwhile */
+      }
+    }
+    return used;
+  }
+}
