@@ -4,9 +4,15 @@
 import type { ResourceInfo } from '../resource';
 import { CORE_RESOURCES } from './core';
 import { WORKLOAD_RESOURCES } from './workloads';
-import { OTHER_RESOURCES } from './others';
+import { OTHER_RESOURCES, CONVERTED_RESOURCES } from './others';
 
 export const RESOURCES: ResourceInfo[] = [...CORE_RESOURCES, ...WORKLOAD_RESOURCES, ...OTHER_RESOURCES];
+
+/**
+ * Versions served from another version's storage (autoscaling/v1 HPAs, which kubectl 1.32 `autoscale` creates).
+ * Not in RESOURCES until the machinery applies ResourceInfo.conversion on reads and writes.
+ */
+export { CONVERTED_RESOURCES };
 
 const byPlural = new Map<string, ResourceInfo>();
 const byKind = new Map<string, ResourceInfo>();

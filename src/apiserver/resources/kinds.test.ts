@@ -83,3 +83,21 @@ test('ingress, hpa, lease, endpointslice, statefulset, daemonset, cronjob', () =
   assert.deepEqual(fields('cronjobs', 'batch', 'v1', cj), ['spec.schedule|FieldValueInvalid']);
   assert.deepEqual([cj.spec.concurrencyPolicy, cj.spec.successfulJobsHistoryLimit, cj.spec.failedJobsHistoryLimit, cj.spec.suspend], ['Allow', 3, 1, false]);
 });
+
+test('autoscaling/v1 HPA converts to and from v2 storage without loss', async () => {
+  const { hpaV1ToV2, hpaV2ToV1, horizontalpodautoscalersV1 } = await import('./others');
+  const v1: any = { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5 } };
+  horizontalpodautoscalersV1.defaults(v1);
+  assert.deepEqual(v1.spec, { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 80 });
+  assert.deepEqual(horizontalpodautoscalersV1.validate(v1), []);
+  const v2: any = hpaV1ToV2(v1);
+  assert.equal(v2.apiVersion, 'autoscaling/v2');
+  assert.deepEqual(v2.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }]);
+  v2.spec.metrics.push({ type: 'Pods', pods: { metric: { name: 'qps' }, target: { type: 'AverageValue', averageValue: '10' } } });
+  v2.status = { currentReplicas: 2, desiredReplicas: 3, currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 42 } } }] };
+  const back: any = hpaV2ToV1(v2);
+  assert.equal(back.status.currentCPUUtilizationPercentage, 42);
+  assert.ok(back.metadata.annotations['autoscaling.alpha.kubernetes.io/metrics']);
+  assert.deepEqual(hpaV1ToV2(back), v2);
+  assert.deepEqual(horizontalpodautoscalersV1.table.cells(back).slice(1, 6), ['Deployment/web', 'cpu: 42%/80%, <unknown>/10', '1', 5, 2]);
+});

@@ -351,3 +351,113 @@ export const eventsV1: ResourceInfo = {
 };
 
 export const OTHER_RESOURCES: ResourceInfo[] = [horizontalpodautoscalers, leases, endpointslices, ingresses, eventsV1];
+
+// --- autoscaling/v1 horizontalpodautoscalers (served from autoscaling/v2 storage) -------------------
+
+const ANN_METRICS = 'autoscaling.alpha.kubernetes.io/metrics';
+const ANN_CURRENT = 'autoscaling.alpha.kubernetes.io/current-metrics';
+const ANN_BEHAVIOR = 'autoscaling.alpha.kubernetes.io/behavior';
+const ANN_CONDITIONS = 'autoscaling.alpha.kubernetes.io/conditions';
+
+const isCpuUtilization = (m: Any) => m?.type === 'Resource' && m.resource?.name === 'cpu' && m.resource?.target?.type === 'Utilization';
+
+function takeAnnotation(meta: Any, key: string): Any {
+  const v = meta?.annotations?.[key];
+  if (v === undefined) return undefined;
+  delete meta.annotations[key];
+  if (Object.keys(meta.annotations).length === 0) delete meta.annotations;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}
+
+/** autoscaling/v1 -> v2, keeping what v1 cannot express in upstream's annotations. */
+export function hpaV1ToV2(o: Any): Any {
+  const out: Any = structuredClone(o);
+  out.apiVersion = 'autoscaling/v2';
+  const meta = (out.metadata ??= {});
+  const s = o.spec ?? {};
+  const extra: Any[] = takeAnnotation(meta, ANN_METRICS) ?? [];
+  const metrics: Any[] = [];
+  if (s.targetCPUUtilizationPercentage !== undefined && s.targetCPUUtilizationPercentage !== null)
+    metrics.push({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: s.targetCPUUtilizationPercentage } } });
+  out.spec = { scaleTargetRef: s.scaleTargetRef, minReplicas: s.minReplicas, maxReplicas: s.maxReplicas, metrics: [...metrics, ...extra] };
+  if (out.spec.minReplicas === undefined) delete out.spec.minReplicas;
+  if (out.spec.metrics.length === 0) delete out.spec.metrics;
+  const behavior = takeAnnotation(meta, ANN_BEHAVIOR);
+  if (behavior) out.spec.behavior = behavior;
+  const st = o.status;
+  const currentExtra: Any[] = takeAnnotation(meta, ANN_CURRENT) ?? [];
+  const conditions = takeAnnotation(meta, ANN_CONDITIONS);
+  if (st) {
+    out.status = { observedGeneration: st.observedGeneration, lastScaleTime: st.lastScaleTime, currentReplicas: st.currentReplicas ?? 0, desiredReplicas: st.desiredReplicas ?? 0 };
+    const current: Any[] = [];
+    if (st.currentCPUUtilizationPercentage !== undefined)
+      current.push({ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: st.currentCPUUtilizationPercentage } } });
+    current.push(...currentExtra);
+    if (current.length) out.status.currentMetrics = current;
+    if (conditions) out.status.conditions = conditions;
+    for (const k of Object.keys(out.status)) if (out.status[k] === undefined) delete out.status[k];
+  }
+  return out;
+}
+
+/** autoscaling/v2 -> v1: the CPU utilization target becomes targetCPUUtilizationPercentage, the rest annotations. */
+export function hpaV2ToV1(o: Any): Any {
+  const out: Any = structuredClone(o);
+  out.apiVersion = 'autoscaling/v1';
+  const meta = (out.metadata ??= {});
+  const s = o.spec ?? {};
+  const metrics: Any[] = s.metrics ?? [];
+  const cpu = metrics.find(isCpuUtilization);
+  const rest = metrics.filter((m) => m !== cpu);
+  const ann: Record<string, string> = {};
+  if (rest.length) ann[ANN_METRICS] = JSON.stringify(rest);
+  if (s.behavior) ann[ANN_BEHAVIOR] = JSON.stringify(s.behavior);
+  out.spec = { scaleTargetRef: s.scaleTargetRef, minReplicas: s.minReplicas, maxReplicas: s.maxReplicas };
+  if (cpu) out.spec.targetCPUUtilizationPercentage = cpu.resource.target.averageUtilization;
+  if (out.spec.minReplicas === undefined) delete out.spec.minReplicas;
+  const st = o.status;
+  if (st) {
+    out.status = { observedGeneration: st.observedGeneration, lastScaleTime: st.lastScaleTime, currentReplicas: st.currentReplicas ?? 0, desiredReplicas: st.desiredReplicas ?? 0 };
+    const cur: Any[] = st.currentMetrics ?? [];
+    const cpuNow = cur.find((m) => m?.type === 'Resource' && m.resource?.name === 'cpu' && m.resource?.current?.averageUtilization !== undefined);
+    if (cpuNow) out.status.currentCPUUtilizationPercentage = cpuNow.resource.current.averageUtilization;
+    const curRest = cur.filter((m) => m !== cpuNow);
+    if (curRest.length) ann[ANN_CURRENT] = JSON.stringify(curRest);
+    if (st.conditions?.length) ann[ANN_CONDITIONS] = JSON.stringify(st.conditions);
+    for (const k of Object.keys(out.status)) if (out.status[k] === undefined) delete out.status[k];
+  }
+  if (Object.keys(ann).length) meta.annotations = { ...(meta.annotations ?? {}), ...ann };
+  return out;
+}
+
+/** Not yet in RESOURCES: needs the machinery to honour `conversion` (see resource.ts). */
+export const horizontalpodautoscalersV1: ResourceInfo = {
+  ...horizontalpodautoscalers,
+  version: 'v1',
+  categories: ['all'],
+  schemaName: 'io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler',
+  defaults(o: Any) {
+    // v1 objects are defaulted through their v2 form (upstream defaults the internal version)
+    const v2 = hpaV1ToV2(o);
+    horizontalpodautoscalers.defaults(v2);
+    const back = hpaV2ToV1(v2);
+    for (const k of Object.keys(o)) delete o[k];
+    Object.assign(o, back);
+  },
+  validate(o: Any, old?: Any) {
+    return horizontalpodautoscalers.validate(hpaV1ToV2(o), old ? hpaV1ToV2(old) : undefined).map((c) =>
+      c.field === 'spec.metrics[0].resource.target.averageUtilization' ? { ...c, field: 'spec.targetCPUUtilizationPercentage' } : c,
+    );
+  },
+  table: {
+    ...horizontalpodautoscalers.table,
+    cells: (o: Any) => horizontalpodautoscalers.table.cells(hpaV1ToV2(o)),
+  },
+  conversion: { storageVersion: 'v2', toStorage: hpaV1ToV2, fromStorage: hpaV2ToV1 },
+};
+
+export const CONVERTED_RESOURCES: ResourceInfo[] = [horizontalpodautoscalersV1];

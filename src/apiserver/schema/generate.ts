@@ -18,7 +18,7 @@ const OUT = path.join(__dirname, '../../../../src/apiserver/schema/definitions.g
 const ROOTS: [string, string[]][] = [
   ['io.k8s.api.core.v1', ['V1Namespace', 'V1Pod', 'V1PodTemplateSpec', 'V1Service', 'V1Endpoints', 'V1Node', 'CoreV1Event', 'V1ConfigMap', 'V1Secret', 'V1ServiceAccount', 'V1PersistentVolumeClaim', 'V1Binding']],
   ['io.k8s.api.apps.v1', ['V1Deployment', 'V1ReplicaSet', 'V1DaemonSet', 'V1StatefulSet']],
-  ['io.k8s.api.autoscaling.v1', ['V1Scale']],
+  ['io.k8s.api.autoscaling.v1', ['V1Scale', 'V1HorizontalPodAutoscaler']],
   ['io.k8s.api.batch.v1', ['V1Job', 'V1CronJob']],
   ['io.k8s.api.autoscaling.v2', ['V2HorizontalPodAutoscaler']],
   ['io.k8s.api.coordination.v1', ['V1Lease']],
