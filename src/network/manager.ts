@@ -566,6 +566,15 @@ export class NetworkManager implements ContainerNetworking {
       hostsFile: '',
       resolvConf: '',
     };
+    // A namespace without a record is what a crash between netns creation and the record write leaves (for an
+    // owner that is still alive, so reconcile kept it): release it before starting over.
+    if (await this.netns.exists(req.id)) {
+      for (let i = 0; i < nets.length; i++) {
+        const rt = { containerId: req.id, netns: sb.netnsPath, ifName: `eth${i}` };
+        await this.cni.del(buildConfList(nets[i], this.ipamDir), rt).catch(() => undefined);
+      }
+      await this.netns.remove(req.id);
+    }
     // Nothing is half-made on failure: ports, then netns, then each endpoint; undone in reverse.
     sb.ports = await this.ports.reserve(req.id, wantPorts.map((p) => ({ ...p, hostIp: p.hostIp === '::' ? '' : p.hostIp })));
     try {

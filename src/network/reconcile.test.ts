@@ -120,4 +120,24 @@ describe('reconcile after crashes (root, real CNI)', { skip: !isRoot && 'needs r
     assert.equal(existsSync(keeper.netnsPath), false);
     assert.equal(await portFree('tcp', keeperPort), true);
   });
+
+  it('sets up again over a namespace and lease left without a record for a live owner', async () => {
+    m?.close();
+    const m1 = await NetworkManager.open({ dataDir, runDir, noDefaultNetwork: true, upstreamResolvers: [] });
+    const id = `stale${sfx}`;
+    await m1.setup({ id, name: 'stale', hostname: '', endpoints: [{ network: net.name }], portBindings: [] });
+    m1.close();
+    // The crash: the record never made it to disk.
+    rmSync(path.join(dataDir, 'sandboxes', `${id}.json`));
+    m = await NetworkManager.open({ dataDir, runDir, noDefaultNetwork: true, upstreamResolvers: [] });
+    await m.reconcile([id]); // the owner lives: its namespace and lease are kept for now
+    const again = await m.setup({ id, name: 'stale', hostname: '', endpoints: [{ network: net.name }], portBindings: [] });
+    const ipamDir = path.join(dataDir, 'ipam', cniName(net));
+    const leases = readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    assert.deepEqual(leases, [again.endpoints[0].ipAddress], 'the stale lease was released');
+    const ping = await inNetns(again.netnsPath, ['busybox', 'ping', '-c', '1', '-W', '5', net.gateway]);
+    assert.equal(ping.code, 0, ping.stdout);
+    await m.teardown(id);
+    assert.deepEqual(readdirSync(path.join(runDir, 'netns')), []);
+  });
 });
