@@ -119,7 +119,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
         { containerPort: 81, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 0 },
         { containerPort: 5353, protocol: 'udp', hostIp: '', hostPort: 0 },
       ],
-      extraHosts: ['db.local:10.1.2.3'],
+      extraHosts: ['db.local:10.1.2.3', 'hostgw:host-gateway'],
       dnsSearch: ['corp.example'],
     });
     assert.ok(existsSync(web.netnsPath));
@@ -130,6 +130,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     assert.match(web.resolvConf, /^nameserver 10\.201\.1\.1$/m);
     assert.match(web.resolvConf, /^search corp\.example$/m);
     assert.match(web.hostsFile, /^10\.1\.2\.3\tdb\.local$/m);
+    assert.match(web.hostsFile, /^10\.201\.4\.1\thostgw$/m, 'host-gateway is the default bridge gateway');
     assert.match(web.hostsFile, new RegExp(`^${webIp.replace(/\./g, '\\.')}\\twebhost$`, 'm'));
     httpPort = web.ports.find((p) => p.containerPort === 80)!.hostPort;
     udpPort = web.ports.find((p) => p.protocol === 'udp')!.hostPort;

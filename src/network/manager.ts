@@ -528,6 +528,12 @@ export class NetworkManager implements ContainerNetworking {
   private async setupLocked(req: SandboxRequest): Promise<SandboxResult> {
     const existing = this.sbCache.get(req.id);
     if (existing) return this.resultOf(existing);
+    // Docker's special --add-host value: the host as seen from containers (the default bridge's gateway).
+    if (req.extraHosts?.some((e) => /[:=]host-gateway$/.test(e))) {
+      const gw = [...this.netCache.values()].find((n) => n.isDefault)?.gateway ?? (req.endpoints[0] && this.getNetwork(req.endpoints[0].network).gateway);
+      if (!gw) throw new SkiffError('InvalidArgument', 'host-gateway is not available: no bridge network');
+      req = { ...req, extraHosts: req.extraHosts.map((e) => e.replace(/([:=])host-gateway$/, `$1${gw}`)) };
+    }
     for (const e of req.extraHosts ?? []) {
       try {
         parseExtraHost(e);
