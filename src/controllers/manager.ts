@@ -12,6 +12,8 @@ import { ControllerContext } from './context';
 import { Controller } from './runner';
 import { startReplicaSetController } from './replicaset/controller';
 import { startDeploymentController } from './deployment/controller';
+import { startJobController } from './job/controller';
+import { startCronJobController } from './cronjob/controller';
 
 export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints';
 
@@ -43,6 +45,8 @@ type Starter = (ctx: ControllerContext, workers: number) => Controller;
 export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   replicaset: startReplicaSetController,
   deployment: startDeploymentController,
+  job: startJobController,
+  cronjob: startCronJobController,
 };
 
 export function startControllers(opts: ControllerManagerOptions): ControllerManager {
