@@ -156,6 +156,8 @@ function validatePodUpdate(o: Any, old: Any): FieldCause[] {
     if (a[k] === undefined) delete b[k];
     else b[k] = a[k];
   }
+  // the binding subresource sets nodeName once (upstream writes it without update validation)
+  if (!b.nodeName && a.nodeName) b.nodeName = a.nodeName;
   if (deepEqual(a, b)) return [];
   return [
     causes.forbidden(

@@ -46,6 +46,12 @@ test('pods: spec updates limited to images; quantities, probes, env names', () =
   const newer: any = pod();
   newer.spec.containers[0].image = 'a:2';
   assert.deepEqual(fields('pods', '', 'v1', newer, pod()), []);
+  const bound: any = pod();
+  bound.spec.nodeName = 'n1';
+  assert.deepEqual(fields('pods', '', 'v1', bound, pod()), []); // binding
+  const moved: any = structuredClone(bound);
+  moved.spec.nodeName = 'n2';
+  assert.deepEqual(fields('pods', '', 'v1', moved, bound), ['spec|FieldValueForbidden']);
   const bad: any = pod();
   bad.spec.containers[0].env = [{ name: '1BAD' }];
   assert.deepEqual(fields('pods', '', 'v1', bad, pod()), ['spec.containers[0].env[0].name|FieldValueInvalid', 'spec|FieldValueForbidden']);
