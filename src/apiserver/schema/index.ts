@@ -57,10 +57,12 @@ function wrapRef(prop: Schema, defs: Record<string, Schema>, required: boolean):
   // upstream's v3 form: {description, allOf:[{$ref}], default?}; description falls back to the type's own
   // without a field description of its own, a plain $ref carrying the type's description keeps kubectl
   // explain from printing the same text twice (it prints the field's and the type's descriptions)
+  // (the model metadata gives some fields their type's description instead of their own: same thing)
   const name = prop.$ref.slice(REF.length);
   const target = defs[name];
-  const out: Schema = prop.description ? { description: prop.description, allOf: [{ $ref: prop.$ref }] } : { $ref: prop.$ref };
-  if (!prop.description && target?.description) out.description = target.description;
+  const own = prop.description && prop.description !== target?.description ? prop.description : undefined;
+  const out: Schema = own ? { description: own, allOf: [{ $ref: prop.$ref }] } : { $ref: prop.$ref };
+  if (!own && target?.description) out.description = target.description;
   if (required && target?.type === 'object') out.default = {};
   return out;
 }
