@@ -56,7 +56,14 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       .filter((rec) => {
         if (dangling !== undefined && (rec.repoTags.length === 0) !== (dangling === 'true' || dangling === '1')) return false;
         const refs = filters.get('reference');
-        if (refs?.length && !refs.some((p) => images.matchesReference(rec, p))) return false;
+        if (refs?.length) {
+          // Docker shows only the names that matched.
+          const tags = rec.repoTags.filter((t) => refs.some((p) => images.matchesReference({ ...rec, repoTags: [t], repoDigests: [] }, p)));
+          const digests = rec.repoDigests.filter((t) => refs.some((p) => images.matchesReference({ ...rec, repoTags: [], repoDigests: [t] }, p)));
+          if (tags.length === 0 && digests.length === 0) return false;
+          rec.repoTags = tags;
+          rec.repoDigests = digests;
+        }
         for (const l of filters.get('label') ?? []) {
           const [k, ...rest] = l.split('=');
           const labels = rec.config.Labels ?? {};
