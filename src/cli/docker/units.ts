@@ -81,9 +81,9 @@ function customSize(size: number, precision: number, base: number, abbrs: string
   return `${formatG(size, precision)}${abbrs[i]}`;
 }
 
-/** go-units HumanSize (HumanSizeWithPrecision 3): "4.26MB" — `docker images` SIZE. */
-export function humanSize(bytes: number): string {
-  return customSize(bytes, 3, 1000, ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB']);
+/** go-units HumanSizeWithPrecision: "4.26MB" at 3 digits — `docker images` SIZE; HumanSize is precision 4. */
+export function humanSize(bytes: number, precision = 3): string {
+  return customSize(bytes, precision, 1000, ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB']);
 }
 
 /** go-units BytesSize: "1.5MiB" — `docker stats` memory. */

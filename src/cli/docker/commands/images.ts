@@ -37,7 +37,7 @@ export function imageRows(images: Json[], trunc: boolean, now = Date.now()): Ima
       CreatedSince: img.Created ? `${humanDuration(now - img.Created * 1000)} ago` : 'N/A',
       CreatedAt: img.Created ? goTimeString(img.Created) : '',
       Size: humanSize(img.Size ?? 0),
-      VirtualSize: humanSize(img.VirtualSize ?? img.Size ?? 0),
+      VirtualSize: humanSize(img.VirtualSize ?? img.Size ?? 0, 4),
       Containers: img.Containers === undefined || img.Containers < 0 ? 'N/A' : String(img.Containers),
       SharedSize: img.SharedSize === undefined || img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
       UniqueSize: img.SharedSize === undefined || img.SharedSize < 0 ? 'N/A' : humanSize((img.Size ?? 0) - img.SharedSize),

@@ -1,6 +1,6 @@
 /** stop, kill, restart, rm, pause, unpause, wait, rename, port, top, container prune. */
 import type { Command, Ctx } from '../command';
-import { CliError, enc, forEachArg } from '../command';
+import { CliError, enc, errorLine, forEachArg } from '../command';
 import { tabwrite } from '../format';
 import { filtersJson } from '../filters';
 import { humanSize } from '../units';
@@ -105,7 +105,12 @@ const rename: Command = {
   async run(ctx) {
     const [oldName, newName] = ctx.args.map((s) => s.trim());
     if (!oldName || !newName) throw new CliError('Error: Neither old nor new names may be empty');
-    await post(ctx, `/containers/${enc(oldName)}/rename`, { name: newName });
+    try {
+      await post(ctx, `/containers/${enc(oldName)}/rename`, { name: newName });
+    } catch (e) {
+      ctx.err(errorLine(e) + '\n');
+      throw new CliError(`Error: failed to rename container named ${oldName}`);
+    }
     return 0;
   },
 };

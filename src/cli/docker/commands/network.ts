@@ -116,8 +116,8 @@ const rm: Command = {
     minArgs: 1,
     flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'Do not error if the network does not exist' }],
   },
-  run: (ctx) =>
-    forEachArg(ctx, async (name) => {
+  run: async (ctx) => {
+    const code = await forEachArg(ctx, async (name) => {
       try {
         (await ctx.client.request('DELETE', `/networks/${enc(name)}`)).resume();
       } catch (e) {
@@ -125,7 +125,11 @@ const rm: Command = {
         throw e;
       }
       return name;
-    }),
+    });
+    // docker's network rm reports a partial failure with a status line.
+    if (code !== 0) throw new CliError(`exit status ${code}`, code);
+    return 0;
+  },
 };
 
 const connect: Command = {

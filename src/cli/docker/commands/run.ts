@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Command, Ctx } from '../command';
-import { CliError, enc, errorLine, forEachArg } from '../command';
+import { CliError, enc, errorLine } from '../command';
 import { readBody, type EngineClient } from '../client';
 import { buildCreateRequest, CONTAINER_FLAGS, RUN_ONLY_FLAGS } from '../container-opts';
 import { monitorTtySize, proxySignals, pumpHijacked, withRawTerminal } from '../streams';
@@ -199,10 +199,18 @@ const start: Command = {
       const plan: AttachPlan = { stdin: Boolean(ctx.v.interactive && c.Config?.OpenStdin), stdout: true, stderr: true, tty: Boolean(c.Config?.Tty) };
       return attachStartWait(ctx, c.Id, plan, Boolean(c.HostConfig?.AutoRemove), 'start', true);
     }
-    return forEachArg(ctx, async (name) => {
-      (await ctx.client.request('POST', `/containers/${enc(name)}/start`)).resume();
-      return name;
-    });
+    const failed: string[] = [];
+    for (const name of ctx.args) {
+      try {
+        (await ctx.client.request('POST', `/containers/${enc(name)}/start`)).resume();
+        ctx.out(name + '\n');
+      } catch (e) {
+        failed.push(name);
+        ctx.err(errorLine(e) + '\n');
+      }
+    }
+    if (failed.length) throw new CliError(`Error: failed to start containers: ${failed.join(', ')}`);
+    return 0;
   },
 };
 
