@@ -139,6 +139,15 @@ export class NetworkManager implements ContainerNetworking {
     return m;
   }
 
+  /**
+   * Removes all networking state kept under these dirs (sandboxes, networks incl. the default one, bridges,
+   * rules, leases) without creating anything. For test harnesses after their engine has exited.
+   */
+  static async purge(opts: Pick<NetworkingOptions, 'dataDir' | 'runDir'>): Promise<void> {
+    const m = await NetworkManager.open({ ...opts, noDefaultNetwork: true, upstreamResolvers: [] });
+    await m.destroyAll();
+  }
+
   /** Stops DNS and releases held ports; leaves namespaces, leases and rules for the next start. */
   close(): void {
     this.dns.closeAll();
