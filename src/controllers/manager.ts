@@ -14,6 +14,7 @@ import { startReplicaSetController } from './replicaset/controller';
 import { startDeploymentController } from './deployment/controller';
 import { startJobController } from './job/controller';
 import { startCronJobController } from './cronjob/controller';
+import { startHPAController } from './hpa/controller';
 
 export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints';
 
@@ -47,6 +48,7 @@ export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   deployment: startDeploymentController,
   job: startJobController,
   cronjob: startCronJobController,
+  hpa: startHPAController,
 };
 
 export function startControllers(opts: ControllerManagerOptions): ControllerManager {
