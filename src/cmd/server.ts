@@ -89,6 +89,8 @@ export async function runServer(argv: string[]): Promise<number> {
     tokens: () => [creds.adminToken],
     tls: { cert: creds.serverCert, key: creds.serverKey, port: flags.listenPort, host: flags.bindAddress },
     insecurePort: flags.insecurePort,
+    // Idle time between watch bookmarks (upstream: about a minute); tests shorten it.
+    bookmarkIntervalMs: Number(process.env.SKIFF_WATCH_BOOKMARK_MS) || undefined,
   });
   const kcPath = flags.writeKubeconfig ?? path.join(flags.dataDir, 'kubeconfig.yaml');
   const kc = kubeconfigYaml(`https://127.0.0.1:${server.securePort}`, creds.caCert, creds.adminToken);
