@@ -79,7 +79,7 @@ export function startHPAController(ctx: ControllerContext, workers = 1): Control
     }
     let scale: { spec?: { replicas?: number }; status?: { replicas?: number; selector?: string } };
     try {
-      scale = await ctx.client.get(targetRes, namespace, hpa.spec.scaleTargetRef.name, 'scale');
+      scale = (await ctx.client.get(targetRes, namespace, hpa.spec.scaleTargetRef.name, 'scale')) as typeof scale;
     } catch (err) {
       setCond('AbleToScale', 'False', 'FailedGetScale', `the HPA controller was unable to get the target's current scale: ${(err as Error).message}`);
       recorder.event(hpa, 'Warning', 'FailedGetScale', (err as Error).message);
