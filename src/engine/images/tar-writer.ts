@@ -95,7 +95,9 @@ export function tarHeader(h: TarHeader): Buffer {
     h,
     TYPEFLAG[type],
     fitsName ? name : name.slice(0, 99),
-    fitsLink ? linkname : '',
+    // Long link targets go in the pax record; the ustar field keeps a truncated copy (as GNU tar does), since
+    // some readers check it is non-empty before applying pax.
+    fitsLink ? linkname : Buffer.from(linkname).subarray(0, 100).toString('latin1'),
     size > 0o77777777777 ? 0 : size,
   );
   if (records.length === 0) return main;

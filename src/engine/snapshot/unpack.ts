@@ -61,8 +61,15 @@ export function cleanPath(p: string): string {
 }
 
 /** Gunzips when the stream starts with the gzip magic; passes plain tar through. */
-export async function* maybeDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
+export type ByteSource = AsyncIterable<Buffer> | Iterable<Buffer>;
+
+export async function* maybeDecompress(source: ByteSource): AsyncGenerator<Buffer> {
+  const it =
+    Symbol.asyncIterator in source
+      ? (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+      : (async function* () {
+          yield* source as Iterable<Buffer>;
+        })();
   let first = await it.next();
   while (!first.done && first.value.length < 2) {
     const more = await it.next();
@@ -346,7 +353,7 @@ function gnuTarExtract(root: string, archive: Buffer): Promise<void> {
  * Applies a layer to `root`, which must be an empty directory the caller owns (a temp dir inside the data
  * dir). On error the directory is left half-written: the caller removes it.
  */
-export async function applyLayer(root: string, source: AsyncIterable<Buffer>): Promise<ApplyResult> {
+export async function applyLayer(root: string, source: ByteSource): Promise<ApplyResult> {
   const writer = new LayerWriter(root);
   const hash = crypto.createHash('sha256');
   const parser = new Parser({
