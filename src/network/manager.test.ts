@@ -265,6 +265,9 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     // But DNS on the internal network still answers its own names.
     const ns = await inNetns(intern.netnsPath, ['busybox', 'nslookup', 'secret', I.gateway]);
     assert.match(ns.stdout, new RegExp(intern.endpoints[0].ipAddress.replace(/\./g, '\\.')));
+    // ...and forwards nothing upstream (DNS would otherwise be a way out).
+    const leak = await inNetns(intern.netnsPath, ['busybox', 'nslookup', 'outside.example', I.gateway]);
+    assert.doesNotMatch(leak.stdout, /198\.51\.100\.7/);
   });
 
   it('connects and disconnects a running sandbox', async () => {

@@ -45,6 +45,7 @@ import type { EndpointRecord, NetworkRecord, SandboxRecord } from './model';
 import { NetnsDir, isNsMount } from './netns';
 import { PortReservations } from './ports';
 import { JsonDir } from './store';
+import { resolveName, upstreamsForClient } from './names';
 import type {
   ContainerNetworking,
   EndpointRequest,
@@ -751,36 +752,11 @@ export class NetworkManager implements ContainerNetworking {
   // ---------------------------------------------------------------- name resolution
 
   private nameSource(): NameSource {
+    const view = { networks: this.netCache, sandboxes: { [Symbol.iterator]: () => this.sbCache.values() } };
     return {
-      lookup: (networkId, clientIp, rawName) => {
-        const client = this.endpointsOn(networkId).find(({ ep }) => ep.ipAddress === clientIp)?.sb;
-        // A client sees names on every user-defined network it is attached to, like Docker's per-container resolver.
-        const netIds = client
-          ? client.endpoints.map((e) => e.networkId).filter((id) => !this.netCache.get(id)?.isDefault)
-          : [networkId];
-        const out: string[] = [];
-        for (const id of netIds) {
-          const n = this.netCache.get(id);
-          if (!n) continue;
-          // "name.network" resolves too.
-          const suffix = `.${n.name.toLowerCase()}`;
-          const name = rawName.endsWith(suffix) ? rawName.slice(0, -suffix.length) : rawName;
-          for (const { sb, ep } of this.endpointsOn(id)) {
-            const match =
-              sb.name.toLowerCase() === name ||
-              ep.aliases.some((a) => a.toLowerCase() === name) ||
-              (name.length >= 12 && sb.id.startsWith(name)) ||
-              (sb.hostname && sb.hostname.toLowerCase() === name && n.id === networkId);
-            if (match && !out.includes(ep.ipAddress)) out.push(ep.ipAddress);
-          }
-        }
-        return out.length ? out : undefined;
-      },
-      upstreams: (networkId, clientIp) => {
-        const client = this.endpointsOn(networkId).find(({ ep }) => ep.ipAddress === clientIp)?.sb;
-        if (client?.request.dns?.length) return client.request.dns;
-        return this.opts.upstreamResolvers ?? upstreamsFor(this.hostResolv);
-      },
+      lookup: (networkId, clientIp, name) => resolveName(view, networkId, clientIp, name),
+      upstreams: (networkId, clientIp) =>
+        upstreamsForClient(view, networkId, clientIp, this.opts.upstreamResolvers ?? upstreamsFor(this.hostResolv)),
     };
   }
 
