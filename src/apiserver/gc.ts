@@ -46,19 +46,19 @@ export class GarbageCollector {
     this.loop.stop();
   }
 
-  /** Wakes on any event that can matter: objects with owners or being deleted, deletes of known owners. */
+  /** UIDs of objects known to exist (from the last pass, kept current by the watch). */
+  private liveUids = new Set<string>();
+
+  /** Wakes on events that can matter: dependents of unknown owners, deletions in progress, deletes of owners. */
   private async watchAll(): Promise<void> {
     while (!this.ac.signal.aborted) {
       try {
         const rev = await this.reg.store.currentRevision();
         for await (const msg of this.reg.store.watch('/registry/', { afterRevision: rev, signal: this.ac.signal })) {
           if (msg.kind !== 'events') continue;
-          for (const ev of msg.events) {
-            if (this.relevant(ev.type, ev.kv.value)) {
-              this.loop.trigger();
-              break;
-            }
-          }
+          let wake = false;
+          for (const ev of msg.events) if (this.observe(ev.type, ev.kv.value)) wake = true;
+          if (wake) this.loop.trigger();
         }
       } catch (e) {
         if (this.ac.signal.aborted) return;
@@ -68,11 +68,27 @@ export class GarbageCollector {
     }
   }
 
-  private relevant(type: string, value: string): boolean {
-    if (value.includes('"ownerReferences"') || value.includes('"deletionTimestamp"')) return true;
-    if (type !== 'delete') return false;
-    const m = /"uid":"([^"]+)"/.exec(value);
-    return !!m && this.ownerUids.has(m[1]);
+  /** Updates the live-UID view from one store event; true when a pass is needed. */
+  private observe(type: string, value: string): boolean {
+    let obj: KubeObject;
+    try {
+      obj = JSON.parse(value) as KubeObject;
+    } catch {
+      return false;
+    }
+    const m = obj.metadata ?? {};
+    if (type === 'delete') {
+      if (m.uid) this.liveUids.delete(m.uid);
+      return (!!m.uid && this.ownerUids.has(m.uid)) || (m.ownerReferences ?? []).length > 0;
+    }
+    if (m.uid) this.liveUids.add(m.uid);
+    const fins = m.finalizers ?? [];
+    if (m.deletionTimestamp && (fins.includes(FOREGROUND_FINALIZER) || fins.includes(ORPHAN_FINALIZER))) return true;
+    for (const ref of m.ownerReferences ?? []) {
+      this.ownerUids.add(ref.uid);
+      if (!this.liveUids.has(ref.uid)) return true;
+    }
+    return false;
   }
 
   /** One pass; returns true when work is still in progress (another pass soon). */
@@ -100,6 +116,7 @@ export class GarbageCollector {
       }
     }
     this.ownerUids = owners;
+    this.liveUids = new Set(byUid.keys());
     let busy = false;
 
     // Owners being deleted: orphan or foreground.
