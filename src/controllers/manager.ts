@@ -15,6 +15,7 @@ import { startDeploymentController } from './deployment/controller';
 import { startJobController } from './job/controller';
 import { startCronJobController } from './cronjob/controller';
 import { startHPAController } from './hpa/controller';
+import { startEndpointsController } from './endpoints/controller';
 
 export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints';
 
@@ -49,6 +50,7 @@ export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   job: startJobController,
   cronjob: startCronJobController,
   hpa: startHPAController,
+  endpoints: startEndpointsController,
 };
 
 export function startControllers(opts: ControllerManagerOptions): ControllerManager {
