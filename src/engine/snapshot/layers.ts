@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { internal, invalid } from '../../common/errors';
-import { applyLayer } from './unpack';
+import { applyLayer, type ByteSource } from './unpack';
 
 export interface LayerInfo {
   chainId: string;
@@ -66,7 +66,7 @@ export class LayerStore {
    * Returns the layer, unpacking it from `open()` if it is not there yet (once, even when asked
    * concurrently). The unpacked stream must hash to `diffId`.
    */
-  ensure(chainId: string, diffId: string, open: () => AsyncIterable<Buffer>): Promise<LayerInfo> {
+  ensure(chainId: string, diffId: string, open: () => ByteSource): Promise<LayerInfo> {
     const running = this.inflight.get(chainId);
     if (running) return running;
     const p = (async () => {
@@ -78,7 +78,7 @@ export class LayerStore {
     return p;
   }
 
-  private async unpack(chainId: string, diffId: string, open: () => AsyncIterable<Buffer>): Promise<LayerInfo> {
+  private async unpack(chainId: string, diffId: string, open: () => ByteSource): Promise<LayerInfo> {
     const final = this.layerDir(chainId);
     const tmp = `${final}.tmp-${crypto.randomBytes(6).toString('hex')}`;
     await fsp.mkdir(path.join(tmp, 'fs'), { recursive: true, mode: 0o700 });
