@@ -170,6 +170,25 @@ describe('registry over SQLite', () => {
     assert.equal(await reg.tryGet(CM, 'default', 'fin'), undefined);
   });
 
+  it('graceful deletion: marks with a grace period, a second delete with 0 removes', async () => {
+    const graceful = RESOURCES.map((r) => (r.plural === 'configmaps' ? { ...r, gracefulDeletion: () => 30 } : r));
+    const greg = new Registry(store, graceful);
+    const GCM = graceful.find((r) => r.plural === 'configmaps')!;
+    await greg.create(GCM, 'default', cm('slow'));
+    const first = await greg.delete(GCM, 'default', 'slow');
+    assert.equal(first.deleted, false);
+    assert.equal(first.object.metadata!.deletionGracePeriodSeconds, 30);
+    assert.ok(Date.parse(first.object.metadata!.deletionTimestamp!) > Date.now() + 20_000);
+    // Other writes (the agent's status updates) do not delete it.
+    await greg.guaranteedUpdate(GCM, 'default', 'slow', (o) => ((o.data = { k: 'stopping' }), o));
+    assert.ok(await greg.tryGet(GCM, 'default', 'slow'));
+    const shorter = await greg.delete(GCM, 'default', 'slow', { gracePeriodSeconds: 5 });
+    assert.equal(shorter.object.metadata!.deletionGracePeriodSeconds, 5);
+    const last = await greg.delete(GCM, 'default', 'slow', { gracePeriodSeconds: 0 });
+    assert.equal(last.deleted, true);
+    assert.equal(await greg.tryGet(GCM, 'default', 'slow'), undefined);
+  });
+
   const owned = (name: string, owner: KubeObject): KubeObject =>
     cm(name, undefined, {
       metadata: {

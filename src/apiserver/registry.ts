@@ -330,7 +330,12 @@ export class Registry {
       if (opts.dryRun) return next;
       // Nothing changed: upstream skips the write and returns the object at its current revision.
       if (deepEqual(stripRV(next), stripRV(cur.obj))) return cur.obj;
-      if (next.metadata?.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.deleteStrategies.get(r)?.(next)) {
+      if (
+        next.metadata?.deletionTimestamp &&
+        (next.metadata.finalizers ?? []).length === 0 &&
+        (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
+        !this.deleteStrategies.get(r)?.(next)
+      ) {
         // The last finalizer is gone from an object being deleted: it goes now.
         try {
           const kv = await this.store.delete(this.key(r, ns, name), cur.rev);
@@ -446,13 +451,19 @@ export class Registry {
         dropFinalizer(ORPHAN_FINALIZER);
       }
       let marked: KubeObject | undefined;
-      if (finalizers.length > 0) {
+      // Graceful deletion: a kind-given default, overridable by the client, never lengthened once started.
+      const defaultGrace = r.gracefulDeletion?.(obj) ?? 0;
+      let grace = defaultGrace > 0 ? Math.max(0, Math.floor(opts.gracePeriodSeconds ?? defaultGrace)) : 0;
+      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
+      if (finalizers.length > 0 || grace > 0) {
         marked = clone(obj);
-        marked.metadata!.finalizers = finalizers;
-        if (!marked.metadata!.deletionTimestamp) {
-          marked.metadata!.deletionTimestamp = nowRFC3339();
-          marked.metadata!.deletionGracePeriodSeconds = 0;
-          if (r.tracksGeneration) marked.metadata!.generation = (marked.metadata!.generation ?? 1) + 1;
+        if (finalizers.length) marked.metadata!.finalizers = finalizers;
+        else delete marked.metadata!.finalizers;
+        const shorter = meta.deletionGracePeriodSeconds === undefined || grace < meta.deletionGracePeriodSeconds;
+        if (!marked.metadata!.deletionTimestamp || shorter) {
+          marked.metadata!.deletionTimestamp = nowRFC3339(Date.now() + grace * 1000);
+          marked.metadata!.deletionGracePeriodSeconds = grace;
+          if (!meta.deletionTimestamp && r.tracksGeneration) marked.metadata!.generation = (marked.metadata!.generation ?? 1) + 1;
         }
       } else {
         const strat = this.deleteStrategies.get(r);

@@ -116,6 +116,13 @@ export interface ResourceInfo {
     toStorage(obj: KubeObject): KubeObject;
     fromStorage(obj: KubeObject): KubeObject;
   };
+  /**
+   * Graceful deletion (pods): the default grace period in seconds for deleting obj, or 0/undefined for
+   * immediate deletion. When > 0, DELETE only sets deletionTimestamp (now + grace) and
+   * deletionGracePeriodSeconds; the node agent deletes again with gracePeriodSeconds=0 once the workload is
+   * stopped. A DeleteOptions.gracePeriodSeconds given by the client overrides the default.
+   */
+  gracefulDeletion?(obj: KubeObject): number | undefined;
   /** Field selectors supported beyond metadata.name / metadata.namespace: field path -> getter. */
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
 }
