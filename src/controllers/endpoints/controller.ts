@@ -10,6 +10,7 @@ import { KObject, Pod, keyOf, splitKey } from '../../client/types';
 import { ControllerContext } from '../context';
 import { jsonEqual } from '../owner';
 import { Controller } from '../runner';
+import { Expectations } from '../expectations';
 import { Service, slicesFor, subsetsFor } from './logic';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -23,6 +24,8 @@ export function startEndpointsController(ctx: ControllerContext, workers = 2): C
   const sliceInf = ctx.informer<KObject>(RESOURCES.endpointslices);
   const controller = new Controller('endpoints', reconcile, { workers, clock: ctx.clock, log: ctx.log });
   const client = ctx.client;
+  // Slices are created with generateName: wait to see our creations before deciding again (no duplicates).
+  const exp = new Expectations(ctx.clock);
 
   svcInf.addEventHandler({
     add: (s) => controller.enqueue(keyOf(s)),
@@ -39,6 +42,13 @@ export function startEndpointsController(ctx: ControllerContext, workers = 2): C
   // Someone else changed or deleted our objects: put them back.
   epInf.addEventHandler({ update: (_o, e) => controller.enqueue(keyOf(e)), delete: (e) => controller.enqueue(keyOf(e)) });
   sliceInf.addEventHandler({
+    add: (s) => {
+      const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (svc) {
+        exp.creationObserved(`${s.metadata.namespace}/${svc}`);
+        controller.enqueue(`${s.metadata.namespace}/${svc}`);
+      }
+    },
     delete: (s) => {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
       if (svc) controller.enqueue(`${s.metadata.namespace}/${svc}`);
@@ -77,6 +87,7 @@ export function startEndpointsController(ctx: ControllerContext, workers = 2): C
     }
 
     // EndpointSlices: reuse existing slices in order, create or delete the difference.
+    if (!exp.satisfied(key)) return;
     const want = slicesFor(svc, pods);
     const have = sliceInf.cache
       .byIndex('namespace', namespace)
@@ -85,6 +96,7 @@ export function startEndpointsController(ctx: ControllerContext, workers = 2): C
     const sliceLabels = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };
     const owner = [{ apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }];
     if (want.length === 0) want.push({ ports: [], endpoints: [] }); // upstream keeps one (empty) slice per service
+    if (want.length > have.length) exp.expect(key, want.length - have.length);
     for (let i = 0; i < want.length; i++) {
       const w = want[i];
       const cur = have[i];
@@ -96,6 +108,9 @@ export function startEndpointsController(ctx: ControllerContext, workers = 2): C
           addressType: 'IPv4',
           endpoints: w.endpoints,
           ports: w.ports,
+        }).catch((err) => {
+          exp.creationFailed(key);
+          throw err;
         });
       } else if (!jsonEqual(cur.endpoints ?? [], w.endpoints) || !jsonEqual(cur.ports ?? [], w.ports) || !jsonEqual(cur.metadata.labels ?? {}, sliceLabels)) {
         await client.update(RESOURCES.endpointslices, { ...cur, metadata: { ...cur.metadata, labels: sliceLabels }, endpoints: w.endpoints, ports: w.ports }).catch(ignoreNotFound);
