@@ -142,3 +142,27 @@ test('a watcher that falls far behind catches up from the table without gaps', a
     cleanup();
   }
 });
+
+test('space is handed back when the store shrinks', async () => {
+  const { file, cleanup } = tempFile();
+  const store = new SqliteStore({ file, retainRevisions: 0 });
+  try {
+    const value = 'v'.repeat(2000);
+    for (let round = 0; round < 50; round++) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => store.create(`/big/${round}/${j}`, value)));
+    }
+    const size = () => store.fileSizes().db + store.fileSizes().wal;
+    const grown = size();
+    assert.ok(grown > 8 * 1048576, `grew to ${grown}`);
+    for (let round = 0; round < 50; round++) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => store.delete(`/big/${round}/${j}`)));
+    }
+    await store.compact(await store.currentRevision());
+    const shrunk = store.fileSizes().db;
+    assert.ok(shrunk < grown / 2, `shrank from ${grown} to ${shrunk} (+ WAL ${store.fileSizes().wal})`);
+    assert.equal(await store.count('/big/'), 0);
+  } finally {
+    await store.close();
+    cleanup();
+  }
+});

@@ -92,6 +92,8 @@ interface Committed {
 }
 
 const REPLAY_BATCH = 1000;
+/** The WAL is truncated to this size whenever it restarts. */
+const WAL_LIMIT_BYTES = 16 * 1048576;
 /** Events a live watcher may have queued before it is switched back to reading history from the table. */
 const MAX_WATCH_QUEUE = 10_000;
 
@@ -234,7 +236,7 @@ export class SqliteStore implements Store {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${this.opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     // After each checkpoint that resets the WAL, truncate it to this size so it cannot stay large.
-    db.pragma('journal_size_limit = 16777216');
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     db.pragma('wal_autocheckpoint = 1000');
     db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
@@ -704,23 +706,43 @@ export class SqliteStore implements Store {
     }
     if (this.closed) return;
     this.writesSinceCompact = 0;
-    this.reclaimSpace();
+    await this.reclaimSpace();
   }
 
-  /** Checkpoint the WAL (so it is truncated) and hand free pages back to the file system. */
-  private reclaimSpace(): void {
-    try {
-      // TRUNCATE waits for readers via the busy handler; with another process reading, don't block the loop.
-      this.db.pragma('busy_timeout = 0');
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      /* a reader holds the WAL: the next run will do it; PASSIVE auto-checkpoints go on meanwhile */
-    } finally {
-      this.db.pragma('busy_timeout = 10000');
+  /**
+   * After a compaction: keep the WAL and the file bounded without stalling the event loop.
+   *
+   * The WAL is normally kept small by SQLite itself (PASSIVE auto-checkpoints every 1000 pages, and
+   * journal_size_limit truncating it when it restarts); only if a reader in another process pinned it and it grew
+   * do we force a TRUNCATE checkpoint (busy_timeout 0: never wait for that reader). Free pages left by compaction
+   * are reused by the next writes, so giving them back and growing the file again would be churn (measured: 15-100
+   * ms pauses per compaction); they are returned only when most of the file is free (the store shrank), in slices.
+   */
+  private async reclaimSpace(): Promise<void> {
+    const walBytes = this.fileSizes().wal;
+    if (walBytes > 2 * WAL_LIMIT_BYTES) {
+      try {
+        this.db.pragma('busy_timeout = 0');
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        /* a reader holds the WAL: next time */
+      } finally {
+        this.db.pragma('busy_timeout = 10000');
+      }
     }
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    // Keep some free pages for reuse by the next writes; give back the rest, in slices.
-    if (free > 2048) this.db.pragma(`incremental_vacuum(${free - 1024})`);
+    let vacuumed = false;
+    for (;;) {
+      if (this.closed) return;
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      const pages = this.db.pragma('page_count', { simple: true }) as number;
+      // Keep 256 free pages (1 MB) for the next writes.
+      if (free < 1024 || free < pages / 2) break;
+      this.db.pragma(`incremental_vacuum(${Math.min(1024, free - 256)})`);
+      vacuumed = true;
+      await new Promise((r) => setImmediate(r));
+    }
+    // In WAL mode the file itself only shrinks when a checkpoint copies the truncation in.
+    if (vacuumed && !this.closed) this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** The revision automatic compaction would compact to now (undefined: nothing to do). */
