@@ -16,6 +16,7 @@ import { startJobController } from './job/controller';
 import { startCronJobController } from './cronjob/controller';
 import { startHPAController } from './hpa/controller';
 import { startEndpointsController } from './endpoints/controller';
+import { startDaemonSetController } from './daemonset/controller';
 
 export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints';
 
@@ -51,6 +52,7 @@ export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   cronjob: startCronJobController,
   hpa: startHPAController,
   endpoints: startEndpointsController,
+  daemonset: startDaemonSetController,
 };
 
 export function startControllers(opts: ControllerManagerOptions): ControllerManager {
