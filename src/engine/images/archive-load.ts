@@ -13,7 +13,7 @@ import type { PendingBlob } from './content';
 import { isDigest } from './digest';
 import { hostArch, isIndexType, MediaType, type Descriptor, type Index, type Manifest } from './oci';
 import { familiarString, parseReference, withDefaultTag } from './reference';
-import { maybeDecompress } from '../snapshot/unpack';
+import { maybeDecompress, type ByteSource } from '../snapshot/unpack';
 import type { ImageService } from './service';
 
 export interface LoadedImage {
@@ -35,7 +35,7 @@ function clean(p: string): string {
   return path.posix.normalize('/' + p).slice(1).replace(/\/$/, '');
 }
 
-export async function loadArchive(images: ImageService, source: AsyncIterable<Buffer>): Promise<LoadedImage[]> {
+export async function loadArchive(images: ImageService, source: ByteSource): Promise<LoadedImage[]> {
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
   let failure: unknown;

@@ -4,7 +4,7 @@
  * rejected, before anything is recorded.
  */
 import { hostArch, MediaType, type ImageConfigBlob } from './oci';
-import { maybeDecompress } from '../snapshot/unpack';
+import { maybeDecompress, type ByteSource } from '../snapshot/unpack';
 import { applyChanges } from './changes';
 import type { ImageService } from './service';
 import { parseTagged } from './reference';
@@ -21,7 +21,7 @@ export interface ImportOptions {
 
 export async function importRootfs(
   images: ImageService,
-  source: AsyncIterable<Buffer>,
+  source: ByteSource,
   opts: ImportOptions = {},
 ): Promise<string> {
   // Validate what is cheap before reading the body.

@@ -310,8 +310,9 @@ export class ImageService implements ImageLookup {
         for (const x of sameRepoDigests) items.push({ Untagged: familiarString(parseReference(x)) });
       }
       if (refs().length > 0) return items;
-      // Untagged the last name: the image goes too, unless a container still uses it (then it stays dangling).
-      if (users.length > 0) return items;
+      // Untagged the last name: the image goes too — unless a running container uses it (then it stays,
+      // dangling, as Docker's "quiet" conflict does). Forced, a stopped container does not keep it.
+      if (users.some((u) => u.running) || (users.length > 0 && !force)) return items;
     } else {
       const rs = refs();
       if (rs.length > 0 && !singleRepo(rs) && !force) {
