@@ -1,0 +1,94 @@
+/**
+ * Pod networking: one network namespace per pod (its sandbox) on the pods' own bridge network
+ * ("skiff-pods", its own subnet), made by the network library, joined by every container of the pod.
+ *
+ * The engine's container manager asks its ContainerNetworking for a sandbox when it starts a container in a
+ * network mode it does not handle itself. PodNetwork wraps that seam: the mode `skiff-pod.<uid>` returns
+ * the pod's existing sandbox (no new namespace, nothing torn down when one container stops); every other
+ * mode goes to the engine's own networking (or, when the engine has none, to this manager's default
+ * bridge), so `docker run` keeps working in the server role.
+ */
+import path from 'node:path';
+import { NetworkManager } from '../network/manager';
+import type { ContainerNetworking, SandboxRequest, SandboxResult } from '../network/types';
+import { conflict } from '../common/errors';
+import { POD_NETWORK_MODE_PREFIX, sandboxId } from './naming';
+
+export const POD_NETWORK = 'skiff-pods';
+
+export interface PodNetworkOptions {
+  dataDir: string;
+  runDir: string;
+  /** The engine's networking for non-pod containers (optional). */
+  inner?: ContainerNetworking;
+  /** Whether an engine container id belongs to a pod (its teardown must not touch the pod sandbox). */
+  isPodContainer(id: string): boolean;
+  /** Fixed subnet for the pods network on first creation (default: the first free private /16). */
+  subnet?: string;
+}
+
+export class PodNetwork implements ContainerNetworking {
+  private constructor(readonly manager: NetworkManager, private readonly opts: PodNetworkOptions) {}
+
+  static async open(opts: PodNetworkOptions): Promise<PodNetwork> {
+    const manager = await NetworkManager.open({ dataDir: opts.dataDir, runDir: opts.runDir });
+    if (!manager.listNetworks().some((n) => n.name === POD_NETWORK)) {
+      await manager.createNetwork({ name: POD_NETWORK, subnet: opts.subnet, labels: { 'io.skiff.network': 'pods' } });
+    }
+    return new PodNetwork(manager, opts);
+  }
+
+  /** The pods network's subnet (for the Node's podCIDR). */
+  get subnet(): string {
+    return this.manager.getNetwork(POD_NETWORK).subnet;
+  }
+
+  /** Creates (or returns) the pod's sandbox. */
+  ensurePod(pod: { uid: string; name: string; hostname: string }, hostPorts: SandboxRequest['portBindings'] = []): Promise<SandboxResult> {
+    return this.manager.setup({
+      id: sandboxId(pod.uid),
+      name: pod.name,
+      hostname: pod.hostname,
+      endpoints: [{ network: POD_NETWORK }],
+      portBindings: hostPorts,
+    });
+  }
+
+  podSandbox(uid: string): SandboxResult | undefined {
+    return this.manager.sandbox(sandboxId(uid));
+  }
+
+  teardownPod(uid: string): Promise<void> {
+    return this.manager.teardown(sandboxId(uid));
+  }
+
+  /** Frees sandboxes of pods that no longer exist here (after a crash). */
+  reconcilePods(liveUids: Iterable<string>, otherLiveIds: Iterable<string> = []): Promise<unknown> {
+    return this.manager.reconcile([...[...liveUids].map(sandboxId), ...otherLiveIds]);
+  }
+
+  // ---- ContainerNetworking for the engine's container manager ----
+
+  async setup(req: SandboxRequest): Promise<SandboxResult> {
+    const mode = req.endpoints[0]?.network ?? '';
+    if (mode.startsWith(POD_NETWORK_MODE_PREFIX)) {
+      const sb = this.podSandbox(mode.slice(POD_NETWORK_MODE_PREFIX.length));
+      if (!sb) throw conflict(`pod sandbox for ${req.name} is not ready`);
+      return sb;
+    }
+    return (this.opts.inner ?? this.manager).setup(req);
+  }
+
+  async teardown(id: string): Promise<void> {
+    if (this.opts.isPodContainer(id)) return;
+    await (this.opts.inner ?? this.manager).teardown(id);
+  }
+
+  close(): void {
+    this.manager.close();
+  }
+}
+
+export function podNetworkDirs(dataDir: string, runDir: string): { dataDir: string; runDir: string } {
+  return { dataDir: path.join(dataDir, 'pod-network'), runDir };
+}

@@ -1,0 +1,189 @@
+/**
+ * The agent's view of the engine: pod containers found by label, created with the dockershim's labels and
+ * names, started, stopped with a grace period, removed. Talks to the in-process ContainerManager (the same
+ * one behind the node's Docker API, so `docker ps` shows what the agent runs).
+ */
+import type { ContainerManager } from '../engine/containers/manager';
+import type { ContainerRecord, MountSpec } from '../engine/containers/types';
+import { isSkiffError } from '../common/errors';
+import {
+  LABEL_ATTEMPT,
+  LABEL_CONTAINER_NAME,
+  LABEL_GRACE,
+  LABEL_HASH,
+  LABEL_KIND,
+  LABEL_POD_NAME,
+  LABEL_POD_NAMESPACE,
+  LABEL_POD_UID,
+  containerHash,
+  engineContainerName,
+  podNetworkMode,
+  type ContainerKind,
+} from './naming';
+import type { RuntimeContainer } from './sync';
+import type { ContainerSpec, PodV1 } from './types';
+import { engineResources } from './resources';
+
+export class ImagePullError extends Error {
+  constructor(message: string, readonly never = false) {
+    super(message);
+  }
+}
+
+export interface CreateOptions {
+  pod: PodV1;
+  spec: ContainerSpec;
+  kind: ContainerKind;
+  attempt: number;
+  env: string[];
+  mounts: MountSpec[];
+  hostname: string;
+}
+
+export function toRuntime(rec: ContainerRecord): RuntimeContainer {
+  const l = rec.Config.Labels ?? {};
+  const s = rec.State;
+  // A start that failed (runc could not exec the command...) is an attempt that exited at once.
+  const failedStart = s.Status === 'created' && !rec.Skiff.hasBeenStarted && !!s.Error;
+  return {
+    id: rec.Id,
+    name: l[LABEL_CONTAINER_NAME] ?? '',
+    kind: (l[LABEL_KIND] as ContainerKind) ?? 'main',
+    attempt: Number(l[LABEL_ATTEMPT] ?? 0) || 0,
+    hash: l[LABEL_HASH] ?? '',
+    state: s.Running || s.Paused ? 'running' : s.Status === 'created' && !rec.Skiff.hasBeenStarted && !failedStart ? 'created' : 'exited',
+    exitCode: failedStart ? s.ExitCode || 128 : s.ExitCode,
+    oomKilled: s.OOMKilled,
+    createdAt: rec.Created,
+    finishedAt: failedStart ? rec.Created : s.FinishedAt,
+    startedAt: failedStart ? rec.Created : s.StartedAt,
+    imageId: rec.Image,
+    image: rec.Config.Image,
+    error: s.Error || undefined,
+  };
+}
+
+export class PodRuntime {
+  constructor(readonly containers: ContainerManager) {}
+
+  /** Every engine container that belongs to a pod, by pod uid. */
+  byPod(): Map<string, ContainerRecord[]> {
+    const out = new Map<string, ContainerRecord[]>();
+    for (const rec of this.containers.list()) {
+      const uid = rec.Config.Labels?.[LABEL_POD_UID];
+      if (!uid) continue;
+      const list = out.get(uid) ?? [];
+      list.push(rec);
+      out.set(uid, list);
+    }
+    return out;
+  }
+
+  podContainers(uid: string): ContainerRecord[] {
+    return this.containers.list().filter((r) => r.Config.Labels?.[LABEL_POD_UID] === uid);
+  }
+
+  isPodContainer(id: string): boolean {
+    try {
+      return !!this.containers.get(id).Config.Labels?.[LABEL_POD_UID];
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves the image under the pull policy: only the engine's store is available (no registry here). */
+  async checkImage(spec: ContainerSpec): Promise<void> {
+    const image = spec.image ?? '';
+    try {
+      await this.containers.opts.images.resolve(image);
+    } catch (err) {
+      if (!isSkiffError(err, 'NotFound')) throw err;
+      const policy = spec.imagePullPolicy ?? (/:latest$|^[^:@]+$/.test(image.split('/').pop() ?? '') ? 'Always' : 'IfNotPresent');
+      if (policy === 'Never')
+        throw new ImagePullError(`Container image "${image}" is not present with pull policy of Never`, true);
+      throw new ImagePullError(`Failed to pull image "${image}": image not found in the node's image store and no registry is reachable from this node`);
+    }
+  }
+
+  async create(o: CreateOptions): Promise<string> {
+    const { pod, spec } = o;
+    const meta = { name: pod.metadata.name!, namespace: pod.metadata.namespace ?? 'default', uid: pod.metadata.uid! };
+    const sc = spec.securityContext ?? {};
+    const user = sc.runAsUser !== undefined ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ''}` : undefined;
+    const body = {
+      Image: spec.image,
+      // Upstream: command replaces the entrypoint, args the cmd; either alone keeps the other from the image.
+      Entrypoint: spec.command && spec.command.length ? spec.command : undefined,
+      Cmd: spec.args && spec.args.length ? spec.args : undefined,
+      Env: o.env,
+      WorkingDir: spec.workingDir,
+      Hostname: o.hostname,
+      User: user,
+      Tty: !!spec.tty,
+      OpenStdin: !!spec.stdin,
+      StdinOnce: !!spec.stdinOnce,
+      Labels: {
+        [LABEL_POD_NAME]: meta.name,
+        [LABEL_POD_NAMESPACE]: meta.namespace,
+        [LABEL_POD_UID]: meta.uid,
+        [LABEL_CONTAINER_NAME]: spec.name,
+        [LABEL_ATTEMPT]: String(o.attempt),
+        [LABEL_HASH]: containerHash(spec),
+        [LABEL_KIND]: o.kind,
+        [LABEL_GRACE]: String(pod.spec.terminationGracePeriodSeconds ?? 30),
+      },
+      HostConfig: {
+        NetworkMode: pod.spec.hostNetwork ? 'host' : podNetworkMode(meta.uid),
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        Mounts: o.mounts,
+        Privileged: !!sc.privileged,
+        ReadonlyRootfs: !!sc.readOnlyRootFilesystem,
+        CapAdd: sc.capabilities?.add ?? null,
+        CapDrop: sc.capabilities?.drop ?? null,
+        LogConfig: { Type: 'json-file', Config: {} },
+        ...engineResources(spec),
+      },
+    };
+    if (body.Entrypoint && !body.Cmd) (body as { Cmd?: string[] }).Cmd = [];
+    const name = engineContainerName(spec, meta, o.attempt);
+    // A leftover of the same attempt (a crash between create and start) is replaced.
+    try {
+      const old = this.containers.get(name);
+      await this.containers.remove(old.Id, { force: true });
+    } catch {
+      /* none */
+    }
+    const { Id } = await this.containers.create(body as never, name);
+    return Id;
+  }
+
+  start(id: string): Promise<void> {
+    return this.containers.start(id);
+  }
+
+  /** SIGTERM (or the image's stop signal), SIGKILL after graceSec. Already stopped: fine. */
+  async stop(id: string, graceSec: number): Promise<void> {
+    try {
+      await this.containers.stop(id, Math.max(0, Math.ceil(graceSec)));
+    } catch (err) {
+      if (isSkiffError(err, 'NotModified') || isSkiffError(err, 'NotFound')) return;
+      throw err;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.containers.remove(id, { force: true, volumes: true });
+    } catch (err) {
+      if (!isSkiffError(err, 'NotFound')) throw err;
+    }
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    try {
+      return this.containers.get(id);
+    } catch {
+      return undefined;
+    }
+  }
+}
