@@ -71,7 +71,12 @@ export function parseServerFlags(argv: string[]): ServerFlags {
 }
 
 export async function runServer(argv: string[]): Promise<number> {
-  const flags = parseServerFlags(argv);
+  // --- node (src/cmd/node.ts, node-agent engineer): engine + agent flags are taken out first ---
+  const nodeMod = await import('./node');
+  const { node: nodeFlags, rest } = nodeMod.takeNodeFlags(argv);
+  const slot = new nodeMod.ConnectorSlot();
+  // --- end node ---
+  const flags = parseServerFlags(rest);
   fs.mkdirSync(flags.dataDir, { recursive: true });
   const [{ openStore }, { startApiServer }, { loadOrCreateCredentials, kubeconfigYaml }, wiring] = await Promise.all([
     import('../store/index'),
@@ -89,6 +94,7 @@ export async function runServer(argv: string[]): Promise<number> {
     tokens: () => [creds.adminToken],
     tls: { cert: creds.serverCert, key: creds.serverKey, port: flags.listenPort, host: flags.bindAddress },
     insecurePort: flags.insecurePort,
+    nodeConnector: flags.disableAgent ? undefined : slot,
     // Idle time between watch bookmarks (upstream: about a minute); tests shorten it.
     bookmarkIntervalMs: Number(process.env.SKIFF_WATCH_BOOKMARK_MS) || undefined,
   });
@@ -101,12 +107,16 @@ export async function runServer(argv: string[]): Promise<number> {
     `skiff server: Kubernetes API listening on https://${flags.bindAddress}:${server.securePort}` +
       (server.insecurePort !== undefined ? ` and http://127.0.0.1:${server.insecurePort}` : '') +
       `\nskiff server: wrote admin kubeconfig to ${kcPath}\n` +
-      (flags.disableAgent ? '' : 'skiff server: node agent not available yet (workloads issue); running control plane only\n'),
+      '',
   );
+  // --- node: engine, agent, scheduler, controllers (src/cmd/node.ts) ---
+  const node = flags.disableAgent ? undefined : await nodeMod.startNode({ dataDir: flags.dataDir, kubeconfig: kcPath, flags: nodeFlags, slot });
+  // --- end node ---
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await node?.stop().catch(() => undefined);
     await server.close();
     await store.close();
     process.exit(0);
