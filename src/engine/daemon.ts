@@ -17,6 +17,12 @@ import { ImageService, type ImageUser } from './images/service';
 import { LayerStore } from './snapshot/layers';
 import { OverlaySnapshotter } from './snapshot/overlay';
 import { registerImageRoutes } from './api/routes/images';
+import { ContainerManager } from './containers/manager';
+import { ExecManager } from './containers/exec';
+import { VolumeService } from './volumes/service';
+import { registerContainerRoutes } from './api/routes/containers';
+import { registerExecRoutes } from './api/routes/exec';
+import { registerVolumeRoutes } from './api/routes/volumes';
 
 export interface EngineOptions {
   dataDir: string;
@@ -42,6 +48,8 @@ export class EngineDaemon {
   readonly router = new Router();
   private readonly server = new DockerApiServer(this.router);
   private readonly closers: Array<() => Promise<void> | void> = [];
+  /** The container manager (set by start()). */
+  containers?: ContainerManager;
 
   constructor(readonly opts: EngineOptions) {}
 
@@ -73,6 +81,30 @@ export class EngineDaemon {
     // --- end images ---
 
     // --- containers, volumes (src/engine/runtime, src/engine/containers, src/engine/volumes) ---
+    // runc state, bundles, conmon sockets and exit files under RUN_DIR; records, logs, volumes under DATA_DIR.
+    // Networking plugs in with `containers.setNetworking(...)` (bridge sandboxes); without it: own empty netns.
+    const publish = (type: 'container' | 'volume') => (action: string, id: string, attributes: Record<string, string>) =>
+      void this.events.publish(type, action, id, attributes);
+    const volumes: VolumeService = new VolumeService({ dataDir, usersOf: (name): string[] => containers.usersOfVolume(name), onEvent: publish('volume') });
+    const containers: ContainerManager = new ContainerManager({
+      dataDir,
+      runDir: this.opts.runDir,
+      runtimePath: this.opts.runtimePath,
+      conmonPath: this.opts.conmonPath,
+      images,
+      snapshotter,
+      volumes,
+      onEvent: publish('container'),
+    });
+    const execs = new ExecManager(containers, { runDir: this.opts.runDir, conmonPath: this.opts.conmonPath, runtimePath: this.opts.runtimePath, onEvent: publish('container') });
+    imageUsers = (id) => containers.usersOfImage(id).map((r) => ({ id: r.Id, running: r.State.Running }));
+    registerContainerRoutes(this.router, { containers });
+    registerExecRoutes(this.router, { execs });
+    registerVolumeRoutes(this.router, { volumes, usersOf: (name) => containers.usersOfVolume(name) });
+    await containers.recover();
+    this.closers.push(() => containers.close());
+    this.containers = containers;
+    countsSource = ((prev) => () => ({ ...prev(), containers: containers.counts() }))(countsSource);
     // --- end containers ---
 
     // --- networks (src/network) ---

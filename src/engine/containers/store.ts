@@ -1,0 +1,44 @@
+/**
+ * Container records on disk: DATA_DIR/containers/<id>/config.v2.json, replaced atomically (write to a temp
+ * file, rename). No fsync: a killed engine loses nothing the kernel already has; only a power cut could,
+ * and then the runtime state under /run is gone too and recovery marks such containers exited.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { ContainerRecord } from './types';
+
+export class ContainerStore {
+  constructor(readonly root: string) {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  async save(rec: ContainerRecord): Promise<void> {
+    const dir = this.dir(rec.Id);
+    const tmp = path.join(dir, `.config.v2.json.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(tmp, JSON.stringify(rec));
+    await fsp.rename(tmp, path.join(dir, 'config.v2.json'));
+  }
+
+  loadAll(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of fs.readdirSync(this.root)) {
+      try {
+        out.push(JSON.parse(fs.readFileSync(path.join(this.root, id, 'config.v2.json'), 'utf8')) as ContainerRecord);
+      } catch {
+        // A directory without a record is a half-created container: nothing refers to it.
+        fs.rmSync(path.join(this.root, id), { recursive: true, force: true });
+      }
+    }
+    return out;
+  }
+
+  async remove(id: string): Promise<void> {
+    await fsp.rm(this.dir(id), { recursive: true, force: true });
+  }
+}

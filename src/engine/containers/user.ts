@@ -1,0 +1,68 @@
+/**
+ * `-u user[:group]` resolved against the container's own /etc/passwd and /etc/group (Docker resolves
+ * inside the rootfs too; numeric ids need no files). Missing names are a start error, as in Docker.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalid } from '../../common/errors';
+
+function readTable(rootfs: string, file: string): string[][] {
+  try {
+    return fs
+      .readFileSync(path.join(rootfs, file), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
+
+export function resolveUser(rootfs: string, spec: string): ResolvedUser {
+  const [userPart = '', groupPart] = (spec || '').split(':');
+  const passwd = readTable(rootfs, 'etc/passwd');
+  const groups = readTable(rootfs, 'etc/group');
+  let uid = 0;
+  let gid = 0;
+  let home = '/';
+  let name = 'root';
+  if (userPart === '') {
+    const root = passwd.find((p) => p[2] === '0');
+    if (root) home = root[5] || '/';
+  } else if (/^\d+$/.test(userPart)) {
+    uid = Number(userPart);
+    const entry = passwd.find((p) => Number(p[2]) === uid);
+    if (entry) {
+      gid = Number(entry[3]);
+      home = entry[5] || '/';
+      name = entry[0];
+    } else name = '';
+  } else {
+    const entry = passwd.find((p) => p[0] === userPart);
+    if (!entry) throw invalid(`unable to find user ${userPart}: no matching entries in passwd file`);
+    uid = Number(entry[2]);
+    gid = Number(entry[3]);
+    home = entry[5] || '/';
+    name = entry[0];
+  }
+  if (groupPart !== undefined && groupPart !== '') {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = groups.find((e) => e[0] === groupPart);
+      if (!g) throw invalid(`unable to find group ${groupPart}: no matching entries in group file`);
+      gid = Number(g[2]);
+    }
+  }
+  const additionalGids =
+    name === ''
+      ? []
+      : groups.filter((g) => (g[3] ?? '').split(',').includes(name) && Number(g[2]) !== gid).map((g) => Number(g[2]));
+  return { uid, gid, additionalGids, home };
+}

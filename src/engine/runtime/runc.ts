@@ -1,0 +1,93 @@
+/**
+ * A thin wrapper over the runc CLI with its own `--root`, so the engine's containers never mix with
+ * another runc user's (and each test's engine has its own).
+ */
+import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { internal, notFound, conflict } from '../../common/errors';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+}
+
+export class Runc {
+  constructor(readonly opts: { path: string; root: string }) {}
+
+  /** Global args conmon passes on to runc. */
+  get globalArgs(): string[] {
+    return [`--root=${this.opts.root}`];
+  }
+
+  run(args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.opts.path,
+        [...this.globalArgs, ...args],
+        { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) {
+            const msg = cleanRuncError(String(stderr)) || err.message;
+            if (/does not exist|not found/i.test(msg)) reject(notFound(`runc ${args[0]}: ${msg}`));
+            else if (/not running|not paused|is paused|cannot (pause|resume)|container not running/i.test(msg))
+              reject(conflict(`runc ${args[0]}: ${msg}`));
+            else reject(internal(`runc ${args.join(' ')}: ${msg}`));
+          } else resolve({ stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  async kill(id: string, signal: string | number, all = false): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    await this.run(['delete', ...(force ? ['--force'] : []), id]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  /** The runtime's view of a container, or undefined when runc does not know it. */
+  async state(id: string): Promise<RuncState | undefined> {
+    try {
+      const { stdout } = await this.run(['state', id]);
+      return JSON.parse(stdout) as RuncState;
+    } catch (err) {
+      if (err instanceof Error && /does not exist|not found/i.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Ids runc has state for (a directory listing: cheaper than `runc list`). */
+  async ids(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.opts.root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      return [];
+    }
+  }
+
+  stateDir(id: string): string {
+    return path.join(this.opts.root, id);
+  }
+}
+
+/** runc prints logrus lines (`time=".." level=error msg="..."`): keep the message. */
+export function cleanRuncError(stderr: string): string {
+  const msgs = [...stderr.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\"/g, '"'));
+  return (msgs.length ? msgs.join('; ') : stderr).trim();
+}
