@@ -116,6 +116,8 @@ export async function runServer(argv: string[]): Promise<number> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // A store flushing a large WAL must not keep a stopped server around forever.
+    setTimeout(() => process.exit(0), 15_000).unref();
     await node?.stop().catch(() => undefined);
     await server.close();
     await store.close();
