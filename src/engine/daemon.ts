@@ -76,6 +76,7 @@ export class EngineDaemon {
       onEvent: (action, id, attributes) => void this.events.publish('image', action, id, attributes),
     });
     const snapshotter = new OverlaySnapshotter({ root: snapshotRoot, layersOf: (id) => images.layersOf(id) });
+    await images.collectGarbage(); // what a crash left half-made (unreferenced blobs, layers)
     registerImageRoutes(this.router, { images });
     countsSource = ((prev) => () => ({ ...prev(), images: images.count() }))(countsSource);
     // --- end images ---

@@ -140,6 +140,7 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
         if (tags.length === 0) loaded.push({ id });
         for (const t of tags) loaded.push({ id, tag: t });
       }
+      for (const l of loaded) images.emit('load', l.id, l.tag);
       return loaded;
     }
     if (files.has('index.json')) {
@@ -190,6 +191,7 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
         if (tags.length === 0) loaded.push({ id });
         for (const t of tags) loaded.push({ id, tag: t });
       }
+      for (const l of loaded) images.emit('load', l.id, l.tag);
       return loaded;
     }
     throw invalid('invalid archive: neither manifest.json nor index.json found (not a docker-archive or OCI layout)');

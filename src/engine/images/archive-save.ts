@@ -99,6 +99,7 @@ async function write(images: ImageService, p: SavePlan, out: Writable): Promise<
   await writeChunk(out, json('oci-layout', { imageLayoutVersion: '1.0.0' }));
   if (Object.keys(repositories).length) await writeChunk(out, json('repositories', repositories));
   await writeChunk(out, tarEnd());
+  for (const img of p.images) images.emit('save', img.id, img.tags[0] ? familiarString(img.tags[0]) : undefined);
 }
 
 export const saveArchive = { plan, write };

@@ -44,7 +44,9 @@ export async function importRootfs(
   };
   if (opts.message) config.comment = opts.message;
   try {
-    return await images.commit(config, [{ mediaType: MediaType.ociLayer, digest: pending.digest, size: pending.size }], opts.tag ? [opts.tag] : []);
+    const id = await images.commit(config, [{ mediaType: MediaType.ociLayer, digest: pending.digest, size: pending.size }], opts.tag ? [opts.tag] : []);
+    images.emit('import', id, opts.tag);
+    return id;
   } catch (err) {
     await images.dropUnreferenced([pending.digest]);
     throw err;

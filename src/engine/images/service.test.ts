@@ -273,3 +273,43 @@ test('import of a gzip rootfs, and of an empty body', async () => {
   await assert.rejects(importRootfs(images, [], { tag: 'empty:1' }), /empty/);
   await assert.rejects(importRootfs(images, [layer], { changes: ['RUN rm -rf /'] }), /not a valid change command/);
 });
+
+test('start-up garbage collection drops orphan blobs and layers, keeps images and layers in use', async () => {
+  const dir = path.join(tmp, 'gc');
+  const images = service(new Map(), dir);
+  const id = await createBusyboxImage(images, 'busybox:latest');
+  const orphan = await images.content.writeBlob(Buffer.from('orphan'));
+  const orphanLayer = smallLayer('x', 'y');
+  await images.layers.ensure(sha256(orphanLayer), sha256(orphanLayer), () => [orphanLayer]);
+  const usedLayer = smallLayer('u', 'v');
+  await images.layers.ensure(sha256(usedLayer), sha256(usedLayer), () => [usedLayer]);
+  const again = new ImageService({
+    dataDir: dir,
+    layers: new LayerStore(path.join(dir, 'snapshots')),
+    layersInUse: async () => new Set([sha256(usedLayer)]),
+  });
+  assert.deepEqual(await again.collectGarbage(), { blobs: 1, layers: 1 });
+  assert.equal(await again.content.has(orphan.digest), false);
+  assert.equal((await again.layersOf(id)).length, 1);
+  assert.ok(await again.layers.get(sha256(usedLayer)));
+  assert.equal(await again.layers.get(sha256(orphanLayer)), undefined);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'snapshots', 'l')).length, 2);
+});
+
+test('image events: tag, untag, delete, import, load, save', async () => {
+  const events: string[] = [];
+  const dir = path.join(tmp, 'events');
+  const images = new ImageService({
+    dataDir: dir,
+    layers: new LayerStore(path.join(dir, 'snapshots')),
+    onEvent: (action, _id, attrs) => void events.push(`${action} ${attrs.name ?? ''}`.trim()),
+  });
+  const { layer } = busyboxImage();
+  await importRootfs(images, [layer], { tag: 'a:1' });
+  await images.tag('a:1', 'b:1');
+  const tarball = await save(images, ['b:1']);
+  await images.remove('a:1');
+  await images.remove('b:1');
+  await loadArchive(images, [tarball]);
+  assert.deepEqual(events, ['import a:1', 'tag b:1', 'save b:1', 'untag a:1', 'untag b:1', 'delete', 'load b:1']);
+});

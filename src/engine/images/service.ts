@@ -75,6 +75,11 @@ export class ImageService implements ImageLookup {
     return this.opts.usersOf?.(id) ?? [];
   }
 
+  /** Publishes an image event (load, import, save come from the archive modules). */
+  emit(action: string, id: string, name?: string): void {
+    this.event(action, id, name);
+  }
+
   private event(action: string, id: string, name?: string): void {
     this.opts.onEvent?.(action, id, name ? { name } : {});
   }
@@ -395,6 +400,38 @@ export class ImageService implements ImageLookup {
       }
     }
     for (const d of digests) if (!keep.has(d)) await this.content.delete(d);
+  }
+
+  /**
+   * Removes what a crash can leave behind: blobs no image references (written before their image was
+   * recorded) and layer dirs no image or writable layer uses. Run at start-up, before serving.
+   */
+  async collectGarbage(): Promise<{ blobs: number; layers: number }> {
+    const keepBlobs = new Set<string>();
+    const keepChains = new Set<string>(await (this.opts.layersInUse?.() ?? Promise.resolve(new Set<string>())));
+    for (const img of this.meta.images()) {
+      keepBlobs.add(img.id).add(img.manifestDigest);
+      try {
+        (await this.manifest(img)).layers.forEach((l) => keepBlobs.add(l.digest));
+        chainIds((await this.config(img.id)).rootfs.diff_ids).forEach((c) => keepChains.add(c));
+      } catch {
+        /* a broken image keeps nothing alive */
+      }
+    }
+    const doomed: string[] = [];
+    await this.content.walk((b) => {
+      if (!keepBlobs.has(b.digest)) doomed.push(b.digest);
+    });
+    for (const d of doomed) await this.content.delete(d);
+    let layers = 0;
+    for (const c of await this.layers.list()) {
+      if (!keepChains.has(c)) {
+        await this.layers.remove(c);
+        layers++;
+      }
+    }
+    await this.layers.pruneLinks();
+    return { blobs: doomed.length, layers };
   }
 
   /** Removes dangling images (or, with all, every image no container uses). */

@@ -116,6 +116,18 @@ export class LayerStore {
     await fsp.rm(doomed, { recursive: true, force: true });
   }
 
+  /** Removes short links whose layer is gone (a crash between unlink steps). */
+  async pruneLinks(): Promise<void> {
+    for (const name of await fsp.readdir(this.linksDir)) {
+      const link = path.join(this.linksDir, name);
+      try {
+        await fsp.stat(link);
+      } catch {
+        await fsp.rm(link, { force: true });
+      }
+    }
+  }
+
   async list(): Promise<string[]> {
     return (await fsp.readdir(this.layersDir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
   }
