@@ -82,6 +82,12 @@ describe('kubectl against skiff server', () => {
     assert.equal(d.spec.replicas, 3);
     assert.equal(d.spec.template.spec.containers[0].image, 'busybox:1.36');
     assert.equal(d.metadata.generation, 1);
+    // Inline-embedded Go structs (IngressRule.IngressRuleValue) are flattened from protobuf.
+    ok(await k(['create', 'ingress', 'ing', '-n', 'team-a', '--rule=foo.example/bar=svc:80']));
+    const ing = JSON.parse(ok(await k(['get', 'ingress', 'ing', '-n', 'team-a', '-o', 'json'])));
+    assert.equal(ing.spec.rules[0].http.paths[0].backend.service.name, 'svc');
+    ok(await k(['create', 'job', 'once', '-n', 'team-a', '--image=busybox', '--', 'echo', 'hi']));
+    assert.equal(ok(await k(['get', 'job', 'once', '-n', 'team-a', '-o', 'jsonpath={.spec.template.spec.containers[0].command[1]}'])), 'hi');
     const again = await k(['create', 'configmap', 'cfg', '-n', 'team-a']);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /AlreadyExists|already exists/);

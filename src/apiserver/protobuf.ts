@@ -132,6 +132,9 @@ const KEEP_ZERO = new Set([
   'ttlSecondsAfterFinished', 'gracePeriodSeconds', 'suspend', 'automountServiceAccountToken', 'immutable',
 ]);
 
+/** Go structs embedded with `json:",inline"`: a field of their own in protobuf, flattened into the parent in JSON. */
+const INLINE = new Set(['volumeSource', 'handler', 'ephemeralContainerCommon', 'ingressRuleValue', 'localObjectReference', 'persistentVolumeSource']);
+
 function isZero(v: unknown): boolean {
   return v === undefined || v === '' || v === 0 || v === false;
 }
@@ -170,7 +173,8 @@ export function decodeMessage(name: string, buf: Buffer, depth = 0): Record<stri
     } else {
       const e = entries[entries.length - 1];
       const v = decodeScalar(type, e.wire, e.value, depth);
-      if (!isZero(v) || (v !== undefined && v !== '' && KEEP_ZERO.has(fname))) out[fname] = v;
+      if (INLINE.has(fname) && v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, v);
+      else if (!isZero(v) || (v !== undefined && v !== '' && KEEP_ZERO.has(fname))) out[fname] = v;
     }
   }
   return out;
