@@ -63,8 +63,12 @@ export interface RootfsMount {
 export interface Snapshotter {
   /** Creates (idempotently) the writable layer `key` over the image's layers, unpacking layers if needed. */
   prepare(key: string, imageId: string): Promise<RootfsMount>;
-  /** Mounts the rootfs of `key` at target (the engine mounts before runc create: runc gets a plain rootfs path). */
-  mount(key: string, target: string): Promise<void>;
+  /**
+   * Mounts the rootfs of `key` at target (the engine mounts before runc create: runc gets a plain rootfs path).
+   * `volatile` (for --rm containers): the writable layer is never synced, which makes unmount several ms
+   * faster; a host crash may lose its recent writes.
+   */
+  mount(key: string, target: string, opts?: { volatile?: boolean }): Promise<void>;
   /** Unmounts target if mounted; no error if not. */
   unmount(target: string): Promise<void>;
   /** Removes the writable layer. Unknown key: no error. */

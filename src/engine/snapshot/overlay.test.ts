@@ -114,3 +114,22 @@ test('a 100-layer image mounts (lowerdir stays under one page)', async () => {
   }
   await snap.remove('many');
 });
+
+test('volatile mounts can be mounted again (restart of a --rm style container); remove is immediate', async () => {
+  images.set('imgv', [tarArchive([file('a', 'a')])]);
+  await snap.prepare('vol', 'imgv');
+  const target = path.join(tmp, 'mntv');
+  for (let i = 0; i < 3; i++) {
+    try {
+      await snap.mount('vol', target, { volatile: i !== 1 });
+      fs.writeFileSync(path.join(target, `w${i}`), String(i));
+      assert.deepEqual(fs.readdirSync(target).sort(), ['a', ...Array.from({ length: i + 1 }, (_, k) => `w${k}`)]);
+    } finally {
+      await snap.unmount(target);
+    }
+  }
+  await snap.remove('vol');
+  assert.deepEqual(await snap.list(), []);
+  await snap.settle();
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'snapshots', 'containers')), []);
+});

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { invalid, notFound } from '../../common/errors';
 import type { RootfsMount, Snapshotter } from '../images/types';
 import type { LayerInfo } from './layers';
@@ -32,10 +33,15 @@ const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class OverlaySnapshotter implements Snapshotter {
   private readonly dir: string;
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly opts: OverlaySnapshotterOptions) {
     this.dir = path.join(opts.root, 'containers');
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Deletions a crash interrupted.
+    for (const name of fs.readdirSync(this.dir)) {
+      if (name.startsWith('.trash-')) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    }
     if (/[,:]/.test(opts.root)) throw invalid(`snapshot root "${opts.root}" must not contain ',' or ':' (overlay options)`);
   }
 
@@ -93,14 +99,19 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.toMount(key, meta);
   }
 
-  async mount(key: string, target: string): Promise<void> {
+  async mount(key: string, target: string, opts: { volatile?: boolean } = {}): Promise<void> {
     const m = await this.meta(key);
     const kd = this.keyDir(key);
     await fsp.mkdir(target, { recursive: true });
     // Relative, top first: the kernel resolves them against mount's cwd (the snapshotter root).
-    const options =
+    let options =
       `lowerdir=${[...m.links].reverse().join(':')},` +
       `upperdir=${path.join(kd, 'upper')},workdir=${path.join(kd, 'work')}`;
+    // A volatile mount leaves work/work/incompat/volatile behind and the kernel refuses to mount that work dir
+    // again until it is removed. Removing it accepts whatever a crash left in the upper dir — fine for a
+    // container's writable layer, which is what volatile was asked for.
+    await fsp.rm(path.join(kd, 'work', 'work', 'incompat'), { recursive: true, force: true });
+    if (opts.volatile) options += ',volatile';
     await mountOverlay(target, options, this.opts.root);
   }
 
@@ -108,10 +119,24 @@ export class OverlaySnapshotter implements Snapshotter {
     await unmount(path.resolve(target));
   }
 
+  /** Removes the writable layer: renamed away at once (invisible to list()), deleted in the background. */
   async remove(key: string): Promise<void> {
     const kd = this.keyDir(key);
-    await fsp.rm(kd, { recursive: true, force: true });
+    const trash = path.join(this.dir, `.trash-${key}-${crypto.randomBytes(4).toString('hex')}`);
+    try {
+      await fsp.rename(kd, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     await fsp.rm(`${kd}.tmp`, { recursive: true, force: true });
+    const done = fsp.rm(trash, { recursive: true, force: true }).catch(() => {});
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  /** Waits for background deletions (tests, shutdown). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 
   async list(): Promise<string[]> {
