@@ -117,7 +117,8 @@ test('state survives reopening: values, revisions, compaction point, leases', as
 
 test('a watcher that falls far behind catches up from the table without gaps', async () => {
   const { file, cleanup } = tempFile();
-  const store = new SqliteStore({ file });
+  // No automatic compaction: it would (rightly) make a watcher this far behind Gone.
+  const store = new SqliteStore({ file, retainRevisions: 0 });
   const ac = new AbortController();
   try {
     const start = await store.currentRevision();

@@ -6,23 +6,40 @@
  * extra lookup). Compare-and-swap checks the newest row's id inside a write transaction; this process is the only
  * writer in practice, and BEGIN IMMEDIATE + busy_timeout keep a second process safe anyway.
  *
- * Writes are group-committed: every write requested during one turn of the event loop runs in one transaction
- * with one fsync (synchronous=FULL by default), so acknowledged writes survive kill -9 and power loss while 50
- * concurrent clients cost one fsync per batch, not one each. A write's promise resolves only after COMMIT.
+ * Writes go to the writer (sqlite-writer.ts), by default on a worker thread with its own connection, and are
+ * group-committed: the writes requested while the previous batch commits run in one transaction with one fsync
+ * (synchronous=FULL by default), so acknowledged writes survive kill -9 and power loss, 50 concurrent clients
+ * cost one fsync per batch, and the event loop never waits for the disk. A write's promise resolves after COMMIT.
  *
- * Watchers are fed in-process, synchronously after each commit (no polling); a watcher starting from an older
- * revision first replays history from the table, then joins the live fan-out in the same synchronous step, so
- * nothing is missed or repeated. Writes by another process are picked up by a slow poll of the revision counter.
+ * This side keeps a connection for reads and feeds watchers in-process, as soon as a batch is reported committed
+ * (no polling); a watcher starting from an older revision first replays history from the table, then joins the
+ * live fan-out in the same synchronous step, so nothing is missed or repeated. Writes by another process are
+ * picked up by a slow poll of the revision counter.
  *
  * Compaction removes superseded rows and tombstones at or below a revision, walking the rows above the previous
- * compaction point in small transactions (each deletes its rows' predecessors by primary key), so it never holds
- * the event loop long and can stop anywhere: the compacted revision is advanced with each batch.
+ * compaction point in small transactions (each deletes its rows' predecessors by primary key), so it can stop
+ * anywhere: the compacted revision is advanced with each batch.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { SkiffError, gone, internal, invalid, notFound, alreadyExists, conflict } from '../common/errors';
+import { SkiffError, gone, invalid } from '../common/errors';
 import { keyAfter, listRange } from './keys';
+import {
+  SqliteWriter,
+  WRITER_THREAD,
+  configureConnection,
+  fromWire,
+  initSchema,
+  type BatchResult,
+  type Committed,
+  type FromWriter,
+  type Row,
+  type ToWriter,
+  type WriteOp,
+  type WriterOptions,
+} from './sqlite-writer';
 import type {
   CreateOptions,
   GetOptions,
@@ -60,16 +77,8 @@ export interface SqliteStoreOptions {
    * through the revision poll.
    */
   readOnly?: boolean;
-}
-
-interface Row {
-  id: number;
-  name: string;
-  create_revision: number;
-  prev_revision: number;
-  deleted: number;
-  lease: number;
-  value: string;
+  /** Run the writer on a worker thread (default true); false commits on the caller's thread. */
+  writerThread?: boolean;
 }
 
 /** A history row joined with its predecessor (for prevKv). */
@@ -81,30 +90,14 @@ interface HistoryRow extends Row {
 }
 
 interface PendingWrite {
-  run: () => unknown;
+  op: WriteOp;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
-interface Committed {
-  row: Row;
-  prev?: Row;
-}
-
 const REPLAY_BATCH = 1000;
-/** The WAL is truncated to this size whenever it restarts. */
-const WAL_LIMIT_BYTES = 16 * 1048576;
 /** Events a live watcher may have queued before it is switched back to reading history from the table. */
 const MAX_WATCH_QUEUE = 10_000;
-
-/** SQLite failures in the error catalogue: lock contention is worth retrying, anything else is internal. */
-function sqliteError(what: string, e: unknown): SkiffError {
-  const code = String((e as { code?: unknown }).code ?? '');
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new SkiffError('Unavailable', `${what}: the database is locked by another process (${code})`, { cause: e });
-  }
-  return internal(`${what}: ${String(e)}`, e);
-}
 
 function toKv(row: Row): KeyValue {
   const kv: KeyValue = { key: row.name, value: row.value, createRevision: row.create_revision, modRevision: row.id };
@@ -166,17 +159,96 @@ class Watcher {
   }
 }
 
+/** How the store reaches its writer: directly, or by messages to the worker thread. */
+interface WriterChannel {
+  batch(ops: WriteOp[]): Promise<BatchResult>;
+  compact(target: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+function inlineChannel(opts: WriterOptions): WriterChannel {
+  const writer = new SqliteWriter(opts);
+  return {
+    batch: async (ops) => writer.runBatch(ops),
+    compact: (target) => writer.compact(target),
+    close: async () => writer.close(),
+  };
+}
+
+function workerChannel(opts: WriterOptions): WriterChannel {
+  const worker = new Worker(path.join(__dirname, 'sqlite-writer.js'), { workerData: { [WRITER_THREAD]: opts } });
+  const waiting = new Map<number, { resolve: (m: FromWriter) => void; reject: (e: unknown) => void }>();
+  let nextId = 1;
+  let broken: SkiffError | undefined;
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  // Keep the process alive only while a reply is awaited, so a forgotten close() cannot hang a CLI.
+  worker.unref();
+  const failAll = (err: SkiffError) => {
+    broken ??= err;
+    readyResolve();
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('message', (m: FromWriter) => {
+    if (m.type === 'ready') return readyResolve();
+    if (m.type === 'failed') return failAll(fromWire(m.error));
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    w.resolve(m);
+  });
+  worker.on('error', (e) => failAll(new SkiffError('Unavailable', `SQLite writer for ${opts.file} failed: ${e}`)));
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      failAll(new SkiffError('Unavailable', `SQLite writer for ${opts.file} has stopped`));
+      resolve();
+    }),
+  );
+  let outstanding = 0;
+  const call = async (msg: WithoutId<ToWriter>): Promise<FromWriter> => {
+    if (outstanding++ === 0) worker.ref();
+    try {
+      await ready;
+      if (broken) throw broken;
+      const id = nextId++;
+      return await new Promise<FromWriter>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ ...msg, id } as ToWriter);
+      });
+    } finally {
+      if (--outstanding === 0) worker.unref();
+    }
+  };
+  return {
+    async batch(ops) {
+      const m = await call({ type: 'batch', ops });
+      return (m as Extract<FromWriter, { type: 'batch' }>).result;
+    },
+    async compact(target) {
+      const m = (await call({ type: 'compact', target })) as Extract<FromWriter, { type: 'done' }>;
+      if (m.error) throw fromWire(m.error);
+    },
+    async close() {
+      // The writer closes its connection (a clean WAL checkpoint) and its thread ends by itself.
+      if (!broken) await call({ type: 'close' }).catch(() => undefined);
+      worker.ref(); // until the thread has ended
+      await exited;
+    },
+  };
+}
+
 export class SqliteStore implements Store {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly opts: Required<Omit<SqliteStoreOptions, 'file'>>;
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
+  private readonly writer: WriterChannel | undefined;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
-  /** Revision counter while a write transaction runs. */
-  private txnRev = 0;
-  /** Rows written by the running transaction, published after COMMIT. */
-  private txnRows: Committed[] = [];
+  private inFlight: Promise<void> | undefined;
   /** Highest revision fanned out to watchers. */
   private lastDispatched: number;
   private readonly watchers = new Set<Watcher>();
@@ -192,6 +264,7 @@ export class SqliteStore implements Store {
     const retain = options.retainRevisions ?? 10000;
     this.opts = {
       readOnly: options.readOnly ?? false,
+      writerThread: options.writerThread ?? true,
       synchronous: options.synchronous ?? 'full',
       retainRevisions: retain,
       retainMs: options.retainMs ?? 0,
@@ -207,7 +280,15 @@ export class SqliteStore implements Store {
     } else {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       this.db = new Database(this.file);
-      this.init();
+      configureConnection(this.db, this.opts.synchronous);
+      // The schema must exist before this connection prepares its reads; the writer repeats this harmlessly.
+      initSchema(this.db);
+      const wopts: WriterOptions = {
+        file: this.file,
+        synchronous: this.opts.synchronous,
+        compactBatch: this.opts.compactBatch,
+      };
+      this.writer = this.opts.writerThread ? workerChannel(wopts) : inlineChannel(wopts);
     }
     this.stmt = this.prepare();
     this.lastDispatched = this.readRevision();
@@ -217,49 +298,11 @@ export class SqliteStore implements Store {
       this.timers.push(t);
     };
     every(this.opts.pollIntervalMs, () => {
-      if (this.watchers.size > 0) this.catchUp(this.readRevision());
+      if (this.watchers.size > 0 && !this.closed) this.catchUp(this.readRevision());
     });
     if (this.opts.readOnly) return;
-    // etcd resets lease deadlines when a new leader takes over; do the same on open so downtime does not
-    // delete every leased key at once.
-    this.db.prepare('UPDATE lease SET expires_at = ? + ttl * 1000').run(Date.now());
     every(this.opts.leaseCheckIntervalMs, () => this.expireLeases());
     if (this.opts.retainRevisions > 0) every(this.opts.compactIntervalMs, () => void this.autoCompact());
-  }
-
-  private init(): void {
-    const db = this.db;
-    // busy_timeout first: a second process opening the file must wait, never fail with SQLITE_BUSY.
-    db.pragma('busy_timeout = 10000');
-    // auto_vacuum must be chosen before the first table exists; INCREMENTAL lets us hand freed pages back.
-    db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${this.opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    // After each checkpoint that resets the WAL, truncate it to this size so it cannot stay large.
-    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
-    db.pragma('wal_autocheckpoint = 1000');
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS kv (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        create_revision INTEGER NOT NULL,
-        prev_revision INTEGER NOT NULL,
-        deleted INTEGER NOT NULL,
-        lease INTEGER NOT NULL,
-        value TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS kv_name_id ON kv (name, id);
-      CREATE INDEX IF NOT EXISTS kv_lease ON kv (lease) WHERE lease != 0;
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-      -- AUTOINCREMENT: a revoked lease ID is never handed out again (a stale keep-alive must not renew a new lease).
-      CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-      INSERT OR IGNORE INTO meta (k, v) VALUES ('compact_rev', 0);
-    `);
-    // Like etcd, an empty store is at revision 1 and the first write gets revision 2 (a resourceVersion of "0"
-    // means "any" to Kubernetes, so no object may carry it).
-    db.prepare(
-      `INSERT INTO sqlite_sequence (name, seq) SELECT 'kv', 1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'kv')`,
-    ).run();
   }
 
   private prepare() {
@@ -267,12 +310,8 @@ export class SqliteStore implements Store {
     return {
       revision: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'kv'`).pluck(),
       compactRev: db.prepare(`SELECT v FROM meta WHERE k = 'compact_rev'`).pluck(),
-      setCompactRev: db.prepare(`UPDATE meta SET v = ? WHERE k = 'compact_rev'`),
       latest: db.prepare(`SELECT * FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1`),
       atRev: db.prepare(`SELECT * FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`),
-      insert: db.prepare(
-        `INSERT INTO kv (id, name, create_revision, prev_revision, deleted, lease, value) VALUES (@id, @name, @create_revision, @prev_revision, @deleted, @lease, @value)`,
-      ),
       // Walks kv_name_id in key order and keeps each key's newest row at @rev, so LIMIT stops the walk early
       // (a GROUP BY subquery would visit and sort the whole range first: 5x slower for a 500-item page).
       list: db.prepare(
@@ -291,19 +330,7 @@ export class SqliteStore implements Store {
          FROM kv k LEFT JOIN kv p ON p.id = k.prev_revision
          WHERE k.id > @after AND k.id <= @upto AND k.name >= @lo AND k.name < @hi ORDER BY k.id LIMIT @limit`,
       ),
-      leaseGet: db.prepare(`SELECT * FROM lease WHERE id = ?`),
-      leaseInsert: db.prepare(`INSERT INTO lease (ttl, expires_at) VALUES (?, ?)`),
-      leaseTouch: db.prepare(`UPDATE lease SET expires_at = ? + ttl * 1000 WHERE id = ?`),
-      leaseDelete: db.prepare(`DELETE FROM lease WHERE id = ?`),
       leaseExpired: db.prepare(`SELECT id FROM lease WHERE expires_at <= ?`).pluck(),
-      leaseKeys: db.prepare(
-        `SELECT k.* FROM kv k WHERE k.lease = ? AND k.lease != 0 AND k.deleted = 0
-           AND k.id = (SELECT MAX(id) FROM kv WHERE name = k.name)`,
-      ),
-      compactPrev: db.prepare(
-        `DELETE FROM kv WHERE id IN (SELECT prev_revision FROM kv WHERE id > ? AND id <= ? AND prev_revision > 0)`,
-      ),
-      compactTombstones: db.prepare(`DELETE FROM kv WHERE id > ? AND id <= ? AND deleted = 1`),
     };
   }
 
@@ -385,164 +412,97 @@ export class SqliteStore implements Store {
     if (this.opts.readOnly) throw new SkiffError('Unavailable', `Store ${this.file} is open read-only`);
   }
 
-  private enqueue<T>(run: () => T): Promise<T> {
+  private enqueue<T>(op: WriteOp): Promise<T> {
     if (this.closed) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is closed`));
-    if (this.opts.readOnly) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is open read-only`));
+    if (!this.writer) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is open read-only`));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.scheduleFlush();
     });
   }
 
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Send everything pending as one batch; while it commits, new writes gather for the next one. */
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.inFlight || this.pending.length === 0 || !this.writer) return;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
-    this.txnRows = [];
-    try {
-      this.db
-        .transaction(() => {
-          this.txnRev = this.readRevision();
-          for (const w of batch) {
-            try {
-              outcomes.push({ ok: true, v: w.run() });
-            } catch (e) {
-              // A refused write (conflict, not found...) wrote nothing; the others in the batch still commit.
-              if (e instanceof SkiffError) outcomes.push({ ok: false, e });
-              else throw e;
-            }
+    this.inFlight = this.writer
+      .batch(batch.map((w) => w.op))
+      .then(
+        (res) => {
+          if (res.rows.length > 0) {
+            this.writesSinceCompact += res.rows.length;
+            this.noteRevisionTime(res.rows[res.rows.length - 1].row.id);
+            // Watchers first, then callers: an acknowledged write is already in every live watcher's queue.
+            this.publish(res.rows);
           }
-        })
-        .immediate();
-    } catch (e) {
-      this.txnRows = [];
-      const err = e instanceof SkiffError ? e : sqliteError(`Writing to ${this.file}`, e);
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    const rows = this.txnRows;
-    this.txnRows = [];
-    this.writesSinceCompact += rows.length;
-    if (rows.length > 0) {
-      this.noteRevisionTime(rows[rows.length - 1].row.id);
-      this.publish(rows);
-    }
-    batch.forEach((w, i) => {
-      const o = outcomes[i];
-      if (o.ok) w.resolve(o.v);
-      else w.reject(o.e);
-    });
-    if (this.opts.retainRevisions > 0 && this.writesSinceCompact >= this.opts.compactEveryWrites) void this.autoCompact();
-  }
-
-  /** Inside a write transaction: append one row and remember it for the fan-out. */
-  private append(
-    name: string,
-    fields: Omit<Row, 'id' | 'name' | 'create_revision'> & { create_revision?: number },
-    prev?: Row,
-  ): Row {
-    const id = ++this.txnRev;
-    const row: Row = { ...fields, id, name, create_revision: fields.create_revision ?? id };
-    this.stmt.insert.run(row);
-    this.txnRows.push({ row, prev });
-    return row;
-  }
-
-  private checkLease(lease: number | undefined): number {
-    if (!lease) return 0;
-    if (!this.stmt.leaseGet.get(lease)) throw notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
-    return lease;
-  }
-
-  create(key: string, value: string, opts?: CreateOptions): Promise<KeyValue> {
-    return this.enqueue(() => {
-      const cur = this.stmt.latest.get(key) as Row | undefined;
-      if (cur && !cur.deleted) throw alreadyExists(`Key ${key} already exists`, { name: key, currentRevision: cur.id });
-      const lease = this.checkLease(opts?.lease);
-      return toKv(this.append(key, { prev_revision: cur?.id ?? 0, deleted: 0, lease, value }));
-    });
-  }
-
-  update(key: string, value: string, expectedRevision: number, opts?: CreateOptions): Promise<KeyValue> {
-    return this.enqueue(() => {
-      const cur = this.stmt.latest.get(key) as Row | undefined;
-      if (!cur || cur.deleted) throw notFound(`Key ${key} not found`, { name: key });
-      if (cur.id !== expectedRevision) {
-        throw conflict(`Key ${key} is at revision ${cur.id}, not ${expectedRevision}`, {
-          name: key,
-          currentRevision: cur.id,
-        });
-      }
-      const lease = this.checkLease(opts?.lease);
-      return toKv(
-        this.append(
-          key,
-          { create_revision: cur.create_revision, prev_revision: cur.id, deleted: 0, lease, value },
-          cur,
-        ),
-      );
-    });
-  }
-
-  delete(key: string, expectedRevision?: number): Promise<KeyValue> {
-    return this.enqueue(() => this.deleteNow(key, expectedRevision));
-  }
-
-  private deleteNow(key: string, expectedRevision?: number): KeyValue {
-    const cur = this.stmt.latest.get(key) as Row | undefined;
-    if (!cur || cur.deleted) throw notFound(`Key ${key} not found`, { name: key });
-    if (expectedRevision !== undefined && expectedRevision !== 0 && cur.id !== expectedRevision) {
-      throw conflict(`Key ${key} is at revision ${cur.id}, not ${expectedRevision}`, {
-        name: key,
-        currentRevision: cur.id,
+          batch.forEach((w, i) => {
+            const r = res.results[i];
+            if (r.ok) w.resolve(r.value);
+            else w.reject(fromWire(r.error));
+          });
+        },
+        (e) => {
+          for (const w of batch) w.reject(e);
+        },
+      )
+      .finally(() => {
+        this.inFlight = undefined;
+        if (this.pending.length > 0) this.flush();
+        if (this.opts.retainRevisions > 0 && this.writesSinceCompact >= this.opts.compactEveryWrites) {
+          void this.autoCompact();
+        }
       });
-    }
-    // The tombstone keeps the last value so delete events carry the deleted object.
-    const row = this.append(
-      key,
-      { create_revision: cur.create_revision, prev_revision: cur.id, deleted: 1, lease: cur.lease, value: cur.value },
-      cur,
-    );
-    return toKv(row);
+  }
+
+  async create(key: string, value: string, opts?: CreateOptions): Promise<KeyValue> {
+    return toKv(await this.enqueue<Row>({ op: 'create', key, value, lease: opts?.lease }));
+  }
+
+  async update(key: string, value: string, expectedRevision: number, opts?: CreateOptions): Promise<KeyValue> {
+    return toKv(await this.enqueue<Row>({ op: 'update', key, value, expected: expectedRevision, lease: opts?.lease }));
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
+    return toKv(await this.enqueue<Row>({ op: 'delete', key, expected: expectedRevision }));
   }
 
   // ---- leases ----
 
   async grantLease(ttlSeconds: number): Promise<number> {
-    this.checkWritable();
     if (!(ttlSeconds > 0)) throw invalid(`Lease TTL must be positive, got ${ttlSeconds}`);
-    const ttl = Math.ceil(ttlSeconds);
-    return Number(this.stmt.leaseInsert.run(ttl, Date.now() + ttl * 1000).lastInsertRowid);
+    return this.enqueue<number>({ op: 'grant', ttl: Math.ceil(ttlSeconds) });
   }
 
   async keepAliveLease(lease: number): Promise<void> {
-    this.checkWritable();
-    if (this.stmt.leaseTouch.run(Date.now(), lease).changes === 0) {
-      throw notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
-    }
+    await this.enqueue({ op: 'keepalive', lease });
   }
 
-  revokeLease(lease: number): Promise<void> {
-    return this.enqueue(() => {
-      if (this.stmt.leaseDelete.run(lease).changes === 0) {
-        throw notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
-      }
-      for (const row of this.stmt.leaseKeys.all(lease) as Row[]) this.deleteNow(row.name);
-    });
+  async revokeLease(lease: number): Promise<void> {
+    await this.enqueue({ op: 'revoke', lease });
   }
+
+  private expiring = new Set<number>();
 
   private expireLeases(): void {
     if (this.closed) return;
-    const ids = this.stmt.leaseExpired.all(Date.now()) as number[];
-    for (const id of ids) {
-      this.revokeLease(id).catch(() => {
-        /* revoked meanwhile */
-      });
+    for (const id of this.stmt.leaseExpired.all(Date.now()) as number[]) {
+      if (this.expiring.has(id)) continue;
+      this.expiring.add(id);
+      this.revokeLease(id)
+        .catch(() => {
+          /* revoked or renewed meanwhile */
+        })
+        .finally(() => this.expiring.delete(id));
     }
   }
 
@@ -677,72 +637,15 @@ export class SqliteStore implements Store {
       });
     }
     // One compaction at a time; a second request waits for the first, then continues from where it got.
-    while (this.compacting) await this.compacting;
-    this.compacting = this.compactInBatches(revision);
+    while (this.compacting) await this.compacting.catch(() => undefined);
+    if (revision <= this.readCompactRev()) return;
+    this.compacting = this.writer!.compact(revision);
     try {
       await this.compacting;
+      this.writesSinceCompact = 0;
     } finally {
       this.compacting = undefined;
     }
-  }
-
-  private async compactInBatches(target: number): Promise<void> {
-    let from = this.readCompactRev();
-    if (target <= from) return;
-    const step = this.opts.compactBatch;
-    const batch = this.db.transaction((lo: number, hi: number) => {
-      // Every row in (lo, hi] supersedes its predecessor, which is therefore dropped; tombstones in the range
-      // are dropped too (the key is absent at hi either way).
-      this.stmt.compactPrev.run(lo, hi);
-      this.stmt.compactTombstones.run(lo, hi);
-      this.stmt.setCompactRev.run(hi);
-    });
-    while (from < target && !this.closed) {
-      const to = Math.min(target, from + step);
-      batch.immediate(from, to);
-      from = to;
-      // Let requests and writes in between batches.
-      if (from < target) await new Promise((r) => setImmediate(r));
-    }
-    if (this.closed) return;
-    this.writesSinceCompact = 0;
-    await this.reclaimSpace();
-  }
-
-  /**
-   * After a compaction: keep the WAL and the file bounded without stalling the event loop.
-   *
-   * The WAL is normally kept small by SQLite itself (PASSIVE auto-checkpoints every 1000 pages, and
-   * journal_size_limit truncating it when it restarts); only if a reader in another process pinned it and it grew
-   * do we force a TRUNCATE checkpoint (busy_timeout 0: never wait for that reader). Free pages left by compaction
-   * are reused by the next writes, so giving them back and growing the file again would be churn (measured: 15-100
-   * ms pauses per compaction); they are returned only when most of the file is free (the store shrank), in slices.
-   */
-  private async reclaimSpace(): Promise<void> {
-    const walBytes = this.fileSizes().wal;
-    if (walBytes > 2 * WAL_LIMIT_BYTES) {
-      try {
-        this.db.pragma('busy_timeout = 0');
-        this.db.pragma('wal_checkpoint(TRUNCATE)');
-      } catch {
-        /* a reader holds the WAL: next time */
-      } finally {
-        this.db.pragma('busy_timeout = 10000');
-      }
-    }
-    let vacuumed = false;
-    for (;;) {
-      if (this.closed) return;
-      const free = this.db.pragma('freelist_count', { simple: true }) as number;
-      const pages = this.db.pragma('page_count', { simple: true }) as number;
-      // Keep 256 free pages (1 MB) for the next writes.
-      if (free < 1024 || free < pages / 2) break;
-      this.db.pragma(`incremental_vacuum(${Math.min(1024, free - 256)})`);
-      vacuumed = true;
-      await new Promise((r) => setImmediate(r));
-    }
-    // In WAL mode the file itself only shrinks when a checkpoint copies the truncation in.
-    if (vacuumed && !this.closed) this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** The revision automatic compaction would compact to now (undefined: nothing to do). */
@@ -793,7 +696,10 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     // Commit what is queued before closing.
-    if (this.pending.length > 0) this.flush();
+    while (this.inFlight || this.pending.length > 0) {
+      this.flush();
+      await this.inFlight;
+    }
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watchers) {
@@ -802,6 +708,7 @@ export class SqliteStore implements Store {
     }
     this.watchers.clear();
     if (this.compacting) await this.compacting.catch(() => undefined);
+    await this.writer?.close();
     this.db.close();
   }
 }
