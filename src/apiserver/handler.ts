@@ -25,6 +25,8 @@ import { labelSelectorToString } from './selectors';
 import { badRequest, failure, statusError, StatusError, success, toStatus, type KubeStatus } from './status';
 import type { NodeConnector, PodStreamKind } from './node-connector';
 import { clone } from './objects';
+import type { Patcher } from './patching';
+import { SkiffError } from '../common/errors';
 import { mediaParams } from './table';
 
 export interface OpenApiProvider {
@@ -279,7 +281,7 @@ export class ApiHandler {
     const fieldManager = q.get('fieldManager') ?? defaultManager(req);
     const apply = (live: KubeObject): KubeObject => {
       let out: KubeObject;
-      if (type === 'application/json-patch+json') out = p.json(live, patch);
+      if (type === 'application/json-patch+json') out = applyJsonPatch(p, live, patch);
       else if (type === 'application/merge-patch+json') out = p.merge(live, patch);
       else out = p.strategic(live, patch, r.schemaName);
       if (out === null || typeof out !== 'object' || Array.isArray(out)) throw badRequest('the patch produced a non-object');
@@ -437,7 +439,7 @@ export class ApiHandler {
       const patch = decodeBody(await readBody(req), 'application/json');
       const p = this.reg.patcher;
       desired = (scale) =>
-        type === 'application/json-patch+json' ? p.json(scale, patch) : p.merge(scale, patch);
+        type === 'application/json-patch+json' ? applyJsonPatch(p, scale, patch) : p.merge(scale, patch);
     } else {
       req.resume();
       return this.send(res, 405, failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
@@ -583,6 +585,17 @@ export class ApiHandler {
       return;
     }
     this.send(res, s.code, s);
+  }
+}
+
+/** Upstream: an undecodable JSON patch is 400, one that fails to apply is 422 (kubectl: "The request is invalid"). */
+function applyJsonPatch(p: Patcher, obj: KubeObject, patch: unknown): KubeObject {
+  if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  try {
+    return p.json(obj, patch);
+  } catch (e) {
+    if (e instanceof SkiffError && e.code === 'InvalidArgument') throw statusError(422, 'Invalid', e.message);
+    throw e;
   }
 }
 
