@@ -123,6 +123,18 @@ describe('kubectl against skiff server', () => {
     assert.equal(JSON.parse(ok(await k(['get', 'cm', 'ssa-cm', '-o', 'json']))).data.k, 'other');
   });
 
+  it('rejects unknown fields under strict validation, warns when asked to', async () => {
+    const f = path.join(tmp, 'unknown.yaml');
+    fs.writeFileSync(f, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict-cm\ndata: {a: "1"}\nbogus: true\n');
+    const strict = await k(['apply', '-f', f]);
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /unknown field "bogus"/);
+    assert.notEqual((await k(['get', 'cm', 'strict-cm'])).code, 0, 'nothing stored');
+    const warn = await k(['create', '--validate=warn', '-f', f]);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.match(warn.stderr, /unknown field "bogus"/);
+  });
+
   it('applies a directory and a multi-document file', async () => {
     const dir = path.join(tmp, 'manifests');
     fs.mkdirSync(dir);
