@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { internal, invalid } from '../../common/errors';
-import { applyLayer, type ByteSource } from './unpack';
+import { applyLayerInWorker, type ByteSource } from './unpack';
 
 export interface LayerInfo {
   chainId: string;
@@ -84,7 +84,7 @@ export class LayerStore {
     await fsp.mkdir(path.join(tmp, 'fs'), { recursive: true, mode: 0o700 });
     await fsp.chmod(path.join(tmp, 'fs'), 0o755);
     try {
-      const result = await applyLayer(path.join(tmp, 'fs'), open());
+      const result = await applyLayerInWorker(path.join(tmp, 'fs'), open());
       if (result.diffId !== diffId) {
         throw invalid(`layer content does not match its diff id: expected ${diffId}, got ${result.diffId}`);
       }

@@ -310,3 +310,22 @@ test('long names (pax) unpack', async () => {
   await apply([{ header: { path: long }, data: Buffer.from('deep') }]);
   assert.equal(fs.readFileSync(path.join(root, long), 'utf8'), 'deep');
 });
+
+test('the worker-thread variant gives the same result and the same rejections', async () => {
+  const { applyLayerInWorker } = await import('./unpack');
+  const good = tarArchive([{ header: { path: 'dir/f', mode: 0o644 }, data: Buffer.alloc(300_000, 7) }]);
+  const r1 = await applyLayerInWorker(root, [zlib.gzipSync(good)]);
+  assert.equal(r1.diffId, 'sha256:' + crypto.createHash('sha256').update(good).digest('hex'));
+  assert.equal(fs.statSync(path.join(root, 'dir/f')).size, 300_000);
+  const other = path.join(tmp, 'worker-root');
+  fs.mkdirSync(other);
+  await assert.rejects(
+    applyLayerInWorker(other, [tarArchive([{ header: { path: 'l', type: 'symlink', linkpath: outside } }, { header: { path: 'l/x' }, data: Buffer.from('p') }])]),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'InvalidArgument');
+      assert.match(err.message, /through the symlink/);
+      return true;
+    },
+  );
+  assert.equal(state(), snapshot);
+});

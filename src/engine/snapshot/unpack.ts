@@ -86,6 +86,13 @@ export async function* maybeDecompress(source: ByteSource): AsyncGenerator<Buffe
       yield n.value as Buffer;
     }
   })();
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd) throw invalid('zstd-compressed layers are not supported yet');
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+    throw invalid('xz-compressed tarballs are not supported (use gzip or plain tar)');
+  }
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') {
+    throw invalid('bzip2-compressed tarballs are not supported (use gzip or plain tar)');
+  }
   if (head[0] === 0x1f && head[1] === 0x8b) {
     yield* Readable.from(rest).pipe(zlib.createGunzip()) as AsyncIterable<Buffer>;
   } else {
@@ -388,4 +395,52 @@ export async function applyLayer(root: string, source: ByteSource): Promise<Appl
   if (writer.failure) throw writer.failure;
   await writer.finish();
   return { diffId: 'sha256:' + hash.digest('hex'), size: writer.size };
+}
+
+/**
+ * applyLayer in a worker thread (same rules, same result): the engine stays responsive while a large layer
+ * is unpacked. Chunks are handed over one at a time (acknowledged), so memory stays bounded.
+ */
+export async function applyLayerInWorker(root: string, source: ByteSource): Promise<ApplyResult> {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(path.join(__dirname, 'unpack-worker.js'), { workerData: { root } });
+  let settled: { result?: ApplyResult; error?: { code: string; message: string } } | undefined;
+  let onAck: (() => void) | undefined;
+  let onDone: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => (onDone = resolve));
+  worker.on('message', (m: { ack?: boolean; result?: ApplyResult; error?: { code: string; message: string } }) => {
+    if (m.ack) return void onAck?.();
+    settled = m;
+    onAck?.();
+    onDone?.();
+  });
+  worker.on('error', (err) => {
+    settled ??= { error: { code: 'Internal', message: `layer unpack worker failed: ${err.message}` } };
+    onAck?.();
+    onDone?.();
+  });
+  worker.on('exit', () => {
+    settled ??= { error: { code: 'Internal', message: 'layer unpack worker exited' } };
+    onAck?.();
+    onDone?.();
+  });
+  try {
+    const it = Symbol.asyncIterator in source ? (source as AsyncIterable<Buffer>) : (source as Iterable<Buffer>);
+    for await (const chunk of it as AsyncIterable<Buffer>) {
+      if (settled) break;
+      const copy = new Uint8Array(chunk.length);
+      copy.set(chunk);
+      const acked = new Promise<void>((r) => (onAck = r));
+      worker.postMessage({ chunk: copy.buffer }, [copy.buffer]);
+      await acked;
+    }
+    if (!settled) worker.postMessage({ end: true });
+    await done;
+  } finally {
+    await worker.terminate();
+  }
+  if (settled?.error) {
+    throw new SkiffError(settled.error.code as SkiffError['code'], settled.error.message);
+  }
+  return settled!.result!;
 }
