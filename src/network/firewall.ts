@@ -18,6 +18,7 @@
  * iptables on Debian 12 is iptables-nft; the CNI plugins call the same `iptables`, so both sets of rules are
  * in the same nf_tables tables and show up together in `iptables-save` / `nft list ruleset`.
  */
+import { createHash } from 'node:crypto';
 import { run } from './exec';
 
 export const BRIDGE_PREFIX = 'skiff';
@@ -157,6 +158,34 @@ export async function sweepCniNat(isOrphan: (network: string, owner: string) => 
     if (!t.startsWith('CNI-') || t.startsWith('CNI-HOSTPORT')) continue;
     await ipt(['-t', 'nat', '-F', t], true);
     if ((await ipt(['-t', 'nat', '-X', t], true)).code === 0) n++;
+  }
+  return n;
+}
+
+/** The chain CNI portmap makes per (network, container): libcni's FormatChainName with the "DN-" prefix. */
+export function portmapChainName(network: string, owner: string): string {
+  return `CNI-DN-${createHash('sha512').update(network + owner).digest('hex')}`.slice(0, 28);
+}
+
+/**
+ * Deletes the portmap chains of dead (network, owner) pairs that nothing jumps to any more: a portmap ADD
+ * killed after creating its chain but before adding the commented jump leaves one that no comment finds.
+ */
+export async function sweepPortmapChains(pairs: Iterable<[string, string]>): Promise<number> {
+  const listing = await ipt(['-t', 'nat', '-S'], true);
+  const existing = new Set(
+    listing.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('-N CNI-DN-'))
+      .map((l) => l.slice(3).trim()),
+  );
+  let n = 0;
+  for (const [network, owner] of pairs) {
+    const chain = portmapChainName(network, owner);
+    if (!existing.has(chain)) continue;
+    // A jump to it may still exist (then sweepCniNat removes it first); -X fails while referenced.
+    await ipt(['-t', 'nat', '-F', chain], true);
+    if ((await ipt(['-t', 'nat', '-X', chain], true)).code === 0) n++;
   }
   return n;
 }

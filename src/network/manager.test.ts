@@ -307,7 +307,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
   });
 
   it('uses the host resolvers and no embedded DNS on the default bridge network', async () => {
-    const d = await m.setup({ id: ids('dflt'), name: ids('dflt'), hostname: 'd', endpoints: [{ network: 'bridge' }], portBindings: [], dns: ['10.0.0.53'] });
+    const d = await m.setup({ id: ids('dflt'), name: ids('dflt'), hostname: 'd', endpoints: [{ network: 'default' }], portBindings: [], dns: ['10.0.0.53'] });
     assert.ok(d.endpoints[0].ipAddress.startsWith('10.201.4.'));
     assert.match(d.resolvConf, /^nameserver 10\.0\.0\.53$/m);
     assert.doesNotMatch(d.resolvConf, /10\.201\.4\.1/);

@@ -27,7 +27,7 @@ import {
 } from './docker';
 import { run } from './exec';
 import { parseExtraHost, parseResolvConf, renderHosts, renderResolvConf, upstreamsFor, type ResolvConf } from './files';
-import { BRIDGE_PREFIX, Firewall, sweepCniNat } from './firewall';
+import { BRIDGE_PREFIX, Firewall, sweepCniNat, sweepPortmapChains } from './firewall';
 import {
   cidrContains,
   cidrsOverlap,
@@ -92,7 +92,8 @@ export interface CreateNetworkOptions {
 }
 
 const DEFAULT_NETWORK_NAME = 'bridge';
-const RESERVED_NAMES = new Set(['bridge', 'host', 'none']);
+// "default" is Docker's NetworkMode for "the default network" (the bridge on Linux); it is predefined too.
+const RESERVED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
 
 export class NetworkManager implements ContainerNetworking {
   readonly netns: NetnsDir;
@@ -164,6 +165,10 @@ export class NetworkManager implements ContainerNetworking {
   /** By exact id, exact name, then unique id prefix (Docker's lookup order). */
   getNetwork(idOrName: string): NetworkRecord {
     const all = this.listNetworks();
+    if (idOrName === 'default') {
+      const d = all.find((n) => n.isDefault);
+      if (d) return d;
+    }
     const hit =
       all.find((n) => n.id === idOrName) ??
       all.find((n) => n.name === idOrName) ??
@@ -337,9 +342,16 @@ export class NetworkManager implements ContainerNetworking {
         await this.netns.remove(id).catch(() => undefined);
         removed.add(id);
       }
-      // 4. CNI nat rules of our networks whose owner is gone (bridge's DEL cannot find them without the netns).
+      // 4. CNI nat rules of our networks whose owner is gone: commented jumps (and the chains they lead to), then
+      // portmap chains nothing jumps to (an ADD killed between creating its chain and adding the jump).
       const ours = new Set([...this.netCache.values()].map((n) => cniName(n)));
-      await sweepCniNat((network, owner) => ours.has(network) && !live.has(owner));
+      await sweepCniNat((network, owner) => {
+        if (ours.has(network) && !live.has(owner)) removed.add(owner);
+        return ours.has(network) && !live.has(owner);
+      });
+      const pairs: [string, string][] = [];
+      for (const owner of removed) for (const network of ours) pairs.push([network, owner]);
+      await sweepPortmapChains(pairs);
       // 5. Live sandboxes: take their host ports again.
       for (const sb of this.sbCache.values()) {
         if (sb.ports.length) await this.ports.readopt(sb.id, sb.ports);
@@ -389,8 +401,13 @@ export class NetworkManager implements ContainerNetworking {
       if (others.some((c) => cidrsOverlap(c, subnet))) {
         throw new SkiffError('Forbidden', 'Pool overlaps with other one on this address space');
       }
+      // Another skiff engine's bridge on this host with an overlapping subnet would break routing for both.
+      const clash = (await hostRoutes()).find((r) => r.dev?.startsWith(BRIDGE_PREFIX) && cidrsOverlap(r.cidr, subnet));
+      if (clash) {
+        throw new SkiffError('Forbidden', `Pool overlaps with other one on this address space (${formatCidr(clash.cidr)} on ${clash.dev})`);
+      }
     } else {
-      const taken = [...others, ...(await hostRoutes())];
+      const taken = [...others, ...(await hostRoutes()).map((r) => r.cidr)];
       const pick = isDefault && this.opts.defaultSubnet ? parseCidr(this.opts.defaultSubnet, true) : pickFreeSubnet(taken);
       if (!pick) throw new SkiffError('Unavailable', 'could not find an available, non-overlapping IPv4 address pool');
       subnet = pick;
@@ -783,15 +800,15 @@ function translateCniError(err: unknown, n: NetworkRecord, ep: EndpointRequest):
 }
 
 /** IPv4 destinations the host routes somewhere already (so a new subnet does not shadow them). */
-async function hostRoutes(): Promise<Cidr[]> {
+async function hostRoutes(): Promise<{ cidr: Cidr; dev?: string }[]> {
   const res = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all'], { allowFail: true });
   if (res.code !== 0) return [];
-  const out: Cidr[] = [];
+  const out: { cidr: Cidr; dev?: string }[] = [];
   try {
     for (const r of JSON.parse(res.stdout) as { dst?: string; dev?: string; type?: string }[]) {
       if (!r.dst || r.dst === 'default' || r.type === 'local' || r.type === 'broadcast') continue;
       try {
-        out.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
+        out.push({ cidr: parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`), dev: r.dev });
       } catch {
         /* not IPv4 */
       }

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NetworkManager } from './manager';
 import { cniName } from './conflist';
+import { portmapChainName } from './firewall';
 import { run } from './exec';
 import type { NetworkRecord } from './model';
 import { isRoot, natRulesMentioning, portFree, randomSuffix, waitFor, inNetns } from './testutil';
@@ -105,6 +106,9 @@ describe('reconcile after crashes (root, real CNI)', { skip: !isRoot && 'needs r
     // Rules: only the keeper's nat rules mention this network.
     const rules = await natRulesMentioning(cniName(net));
     assert.ok(rules.length > 0 && rules.every((r) => r.includes(`keep${sfx}`)), rules.join('\n'));
+    // Portmap chains left: only the keeper's (whose rules name the subnet for hairpin traffic).
+    const chains = new Set((await natRulesMentioning(SUBNET)).filter((r) => r.startsWith('-A CNI-DN-')).map((r) => r.split(' ')[1]));
+    assert.deepEqual([...chains], [portmapChainName(cniName(net), `keep${sfx}`)]);
     // Host ports of dead owners are free; the keeper's is held again by this engine.
     assert.equal(await portFree('tcp', keeperPort), false, 'keeper port re-reserved');
     // The keeper still works.
@@ -117,6 +121,8 @@ describe('reconcile after crashes (root, real CNI)', { skip: !isRoot && 'needs r
     assert.deepEqual(readdirSync(path.join(runDir, 'netns')), []);
     assert.deepEqual(readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)), []);
     assert.deepEqual(await natRulesMentioning(cniName(net)), []);
+    // Including portmap chains whose jump was never added (plugin killed mid-ADD): they name the subnet.
+    assert.deepEqual((await natRulesMentioning(SUBNET)).filter((r) => r.startsWith('-A CNI-DN-')), []);
     assert.equal(existsSync(keeper.netnsPath), false);
     assert.equal(await portFree('tcp', keeperPort), true);
   });

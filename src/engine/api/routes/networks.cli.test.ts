@@ -1,0 +1,148 @@
+/**
+ * Networking end to end with real containers and the real docker CLI (root): two containers on a user network
+ * reach each other by name and alias; `docker run -p` with busybox httpd answers from the host; a UDP port
+ * works; a container on an --internal network reaches nothing outside (a listener in a namespace this test
+ * makes, never an outside address); a taken port is refused; after rm the port and the address are free.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { startEngine, type EngineHandle } from '../../../../test/engine';
+import { NetworkManager } from '../../../network/manager';
+import {
+  PEER_SERVER_JS,
+  httpGet,
+  isRoot,
+  killProc,
+  makeOutsideNetns,
+  portFree,
+  randomSuffix,
+  removeOutsideNetns,
+  spawnInNetns,
+  waitFor,
+} from '../../../network/testutil';
+
+// 10.204.0.0/16 belongs to this file.
+const OUT_HOST = '10.204.9.1';
+const OUT_NS = '10.204.9.2';
+
+describe('docker networking end to end (root, real containers)', { skip: !isRoot && 'needs root' }, () => {
+  let engine: EngineHandle;
+  const sfx = randomSuffix();
+  const outsideVeth = `skt${sfx}e`;
+  let outsideNs = '';
+  let listener: ChildProcess | undefined;
+  const docker = (...args: string[]) => engine.docker(...args);
+  const ok = async (...args: string[]) => {
+    const r = await docker(...args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${engine.log().slice(-2000)}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    engine = await startEngine({ busybox: true });
+    outsideNs = path.join(engine.runDir, `outside-${sfx}`);
+    await makeOutsideNetns(outsideNs, outsideVeth, OUT_HOST, OUT_NS, 24);
+    listener = spawnInNetns(outsideNs, ['node', '-e', PEER_SERVER_JS, '7000']);
+  });
+
+  after(async () => {
+    killProc(listener);
+    if (engine) {
+      await engine.docker('rm', '-f', 'web', 'udp', 'dup').catch(() => undefined);
+      await removeOutsideNetns(outsideNs, outsideVeth);
+      // stop() removes the temp dir: keep the network records to release bridges and rules afterwards.
+      const keep = mkdtempSync(path.join(os.tmpdir(), 'skiff-netkeep-'));
+      cpSync(path.join(engine.dataDir, 'network'), path.join(keep, 'network'), { recursive: true });
+      await engine.stop();
+      await NetworkManager.purge({ dataDir: path.join(keep, 'network'), runDir: path.join(keep, 'run') }).catch(() => undefined);
+      rmSync(keep, { recursive: true, force: true });
+    }
+  });
+
+  let webIp = '';
+  let webPort = 0;
+
+  it('two containers on a user network reach each other by name and alias; -p answers from the host', async () => {
+    await ok('network', 'create', '--subnet', '10.204.1.0/24', 'appnet');
+    await ok(
+      'run', '-d', '--name', 'web', '--network', 'appnet', '--network-alias', 'www', '-p', '127.0.0.1::80', '-p', '80',
+      'busybox', 'sh', '-c', 'mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 80 -h /www',
+    );
+    webIp = await ok('inspect', '-f', '{{(index .NetworkSettings.Networks "appnet").IPAddress}}', 'web');
+    assert.match(webIp, /^10\.204\.1\.\d+$/);
+
+    for (const name of ['web', 'www']) {
+      const r = await waitFor(async () => {
+        const x = await docker('run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-q', '-O', '-', `http://${name}/`);
+        return x.code === 0 ? x : undefined;
+      }, `wget http://${name}/ from another container`, 30_000);
+      assert.equal(r.stdout, 'hello from web\n');
+    }
+    const ns = await ok('run', '--rm', '--network', 'appnet', 'busybox', 'nslookup', 'www');
+    assert.match(ns, new RegExp(webIp.replace(/\./g, '\\.')));
+
+    const port = await ok('port', 'web', '80/tcp');
+    const loop = /127\.0\.0\.1:(\d+)/.exec(port);
+    assert.ok(loop, port);
+    webPort = Number(loop[1]);
+    const res = await waitFor(() => httpGet('127.0.0.1', webPort).catch(() => undefined), 'published port');
+    assert.equal(res.body, 'hello from web\n');
+    // `-p 80` publishes on all host addresses: reachable from the outside namespace via the host.
+    const all = /0\.0\.0\.0:(\d+)/.exec(port);
+    assert.ok(all, port);
+    const ps = await ok('ps', '--filter', 'name=web', '--format', '{{.Ports}}');
+    assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${webPort}->80/tcp`));
+  });
+
+  it('a published UDP port works', async () => {
+    await ok('run', '-d', '--name', 'udp', '-p', '127.0.0.1::5353/udp', 'busybox', 'sh', '-c', 'while true; do nc -u -l -p 5353; done');
+    const port = Number(/:(\d+)/.exec(await ok('port', 'udp', '5353/udp'))![1]);
+    const s = dgram.createSocket('udp4');
+    try {
+      const logs = await waitFor(async () => {
+        s.send(`ping-${sfx}\n`, port, '127.0.0.1');
+        const l = await docker('logs', 'udp');
+        return l.stdout.includes(`ping-${sfx}`) ? l.stdout : undefined;
+      }, 'udp datagram in the container', 30_000);
+      assert.match(logs, new RegExp(`ping-${sfx}`));
+    } finally {
+      s.close();
+    }
+  });
+
+  it('an --internal network reaches nothing outside it', async () => {
+    await ok('network', 'create', '--internal', '--subnet', '10.204.2.0/24', 'privnet');
+    // Control: from a normal network the listener answers (proves the check below can see a success).
+    const control = await waitFor(async () => {
+      const r = await docker('run', '--rm', '--network', 'appnet', 'busybox', 'nc', '-w', '3', OUT_NS, '7000');
+      return r.stdout.startsWith('peer=') ? r.stdout : undefined;
+    }, 'outside listener from appnet', 30_000);
+    assert.match(control, /^peer=/);
+    const blocked = await docker('run', '--rm', '--network', 'privnet', 'busybox', 'nc', '-w', '3', OUT_NS, '7000');
+    assert.doesNotMatch(blocked.stdout, /peer=/);
+    const toWeb = await docker('run', '--rm', '--network', 'privnet', 'busybox', 'ping', '-c', '1', '-W', '2', webIp);
+    assert.notEqual(toWeb.code, 0, 'no way to another network either');
+  });
+
+  it('refuses a host port that is taken and frees port and address on rm', async () => {
+    const dup = await docker('run', '-d', '--name', 'dup', '-p', `127.0.0.1:${webPort}:80`, 'busybox', 'sleep', '60');
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /port is already allocated/);
+    await docker('rm', '-f', 'dup');
+
+    await ok('rm', '-f', 'web');
+    assert.equal(await portFree('tcp', webPort, '127.0.0.1'), true, 'host port free after rm');
+    const insp = JSON.parse(await ok('network', 'inspect', 'appnet'))[0];
+    assert.deepEqual(insp.Containers, {});
+    // The port can be published again at once.
+    await ok('run', '-d', '--name', 'dup', '-p', `127.0.0.1:${webPort}:80`, 'busybox', 'sleep', '60');
+    await ok('rm', '-f', 'dup');
+    await ok('rm', '-f', 'udp');
+    await ok('network', 'rm', 'appnet', 'privnet');
+  });
+});
