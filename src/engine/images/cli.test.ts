@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { startEngine, type EngineHandle } from '../../../test/engine';
 import { busyboxImage } from './busybox';
 import { tarArchive } from './tar-writer';
+import { sha256 } from './digest';
 
 let engine: EngineHandle;
 let busyboxId: string;
@@ -124,6 +125,45 @@ test('docker import rejects a hostile tarball and writes nothing outside', async
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('docker load rejects a hostile archive; nothing outside is written', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sentinel-'));
+  try {
+    const layer = tarArchive([
+      { header: { path: 'link', type: 'symlink', linkpath: dir } },
+      { header: { path: 'link/sentinel' }, data: Buffer.from('pwned') },
+    ]);
+    const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const archive = tarArchive([
+      { header: { path: 'layer.tar' }, data: layer },
+      { header: { path: 'config.json' }, data: cfg },
+      { header: { path: 'manifest.json' }, data: Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: ['evil:load'], Layers: ['layer.tar'] }])) },
+    ]);
+    const r = await engine.dockerInput(archive, 'load');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /through the symlink "link"/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    assert.doesNotMatch(ok(await engine.docker('images', '--format', '{{.Repository}}')), /evil/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a moved tag leaves a dangling image; dangling filter and image prune', async () => {
+  const { layer } = busyboxImage();
+  const first = ok(await engine.dockerInput(layer, 'import', '--change', 'CMD ["one"]', '-', 'moving:1')).trim();
+  const second = ok(await engine.dockerInput(layer, 'import', '--change', 'CMD ["two"]', '-', 'moving:1')).trim();
+  assert.notEqual(first, second);
+  const dangling = ok(await engine.docker('images', '--filter', 'dangling=true', '-q', '--no-trunc')).trim();
+  assert.equal(dangling, first);
+  const listed = ok(await engine.docker('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'));
+  assert.match(listed, new RegExp(`<none>:<none> ${first.slice(7, 19)}`));
+  const pruned = ok(await engine.docker('image', 'prune', '-f'));
+  assert.match(pruned, new RegExp(`deleted: ${first}`));
+  assert.match(pruned, /Total reclaimed space/);
+  assert.equal(ok(await engine.docker('images', '--filter', 'dangling=true', '-q')).trim(), '');
+  ok(await engine.docker('rmi', 'moving:1'));
 });
 
 test('docker save | docker load round-trips with the same id', async () => {
