@@ -126,6 +126,35 @@ describe('faults', () => {
   });
 });
 
+describe('garbage collection across a crash', () => {
+  const srv = new ServerProc();
+  after(async () => {
+    await srv.cleanup();
+  });
+
+  it('collects dependents of an owner deleted just before kill -9, after restart', async () => {
+    await srv.start();
+    const owner = (await srv.request('POST', CMS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } })).json();
+    const ref = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid }];
+    for (let i = 0; i < 20; i++)
+      assert.equal((await srv.request('POST', CMS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `dep-${i}`, ownerReferences: ref } })).status, 201);
+    // Foreground: the owner stays (with its finalizer) until the dependents are gone — also across the crash.
+    const del = await srv.request('DELETE', `${CMS}/owner`, { propagationPolicy: 'Foreground' });
+    assert.equal(del.status, 200, del.text);
+    await srv.kill9();
+    await srv.start();
+    const deadline = Date.now() + 60_000;
+    let left = -1;
+    while (Date.now() < deadline) {
+      const list = (await srv.request('GET', CMS)).json();
+      left = list.items.filter((o: any) => o.metadata.name.startsWith('dep-') || o.metadata.name === 'owner').length;
+      if (left === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(left, 0, 'owner and dependents all gone after restart');
+  });
+});
+
 function watchLines(srv: ServerProc, path: string, enough: (evs: any[]) => boolean): Promise<any[]> {
   return new Promise((resolve, reject) => {
     const evs: any[] = [];

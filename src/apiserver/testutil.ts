@@ -118,6 +118,8 @@ export class ServerProc {
       const h: Record<string, string> = { ...headers };
       if (!('Authorization' in h)) h.Authorization = `Bearer ${safeToken(this)}`;
       if (data !== undefined && !('Content-Type' in h)) h['Content-Type'] = 'application/json';
+      // Node sends DELETE bodies without chunked framing: give the length explicitly.
+      if (data !== undefined) h['Content-Length'] = String(Buffer.byteLength(data));
       const req = http.request({ host: '127.0.0.1', port: this.insecurePort, method, path: p, headers: h }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
