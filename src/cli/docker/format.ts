@@ -11,8 +11,8 @@ const PADDING = 3;
 
 const width = (s: string) => [...s].length;
 
-/** Go's tabwriter.NewWriter(out, 10, 1, 3, ' ', 0) over tab-separated lines. */
-export function tabwrite(text: string): string {
+/** Go's tabwriter.NewWriter(out, minWidth, 1, 3, ' ', 0) over tab-separated lines (docker: 10; `top`: 20). */
+export function tabwrite(text: string, minWidth = MIN_WIDTH): string {
   const lines = text.split('\n');
   const trailingNewline = text.endsWith('\n');
   if (trailingNewline) lines.pop();
@@ -30,7 +30,7 @@ export function tabwrite(text: string): string {
       let end = r;
       let w = 0;
       while (end < cells.length && cells[end].length - 1 > col) w = Math.max(w, width(cells[end++][col]));
-      for (let k = r; k < end; k++) pad[k][col] = Math.max(w + PADDING, MIN_WIDTH);
+      for (let k = r; k < end; k++) pad[k][col] = Math.max(w + PADDING, minWidth);
       r = end;
     }
   }

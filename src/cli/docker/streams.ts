@@ -3,6 +3,7 @@
  * does: output demultiplexed (stdcopy) unless the container has a TTY, stdin copied in and half-closed at
  * EOF, raw terminal mode while a TTY session runs, resize on SIGWINCH, and back-pressure on stdout.
  */
+import { spawnSync } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { StdcopyDemuxer } from './stdcopy';
 import type { EngineClient } from './client';
@@ -77,7 +78,13 @@ export function pumpHijacked(o: PumpOptions): Promise<void> {
 export async function withRawTerminal<T>(enabled: boolean, fn: () => Promise<T>): Promise<T> {
   const stdin = process.stdin as NodeJS.ReadStream;
   const raw = enabled && stdin.isTTY;
-  if (raw) stdin.setRawMode(true);
+  if (raw) {
+    stdin.setRawMode(true);
+    // libuv's raw mode keeps output post-processing (ONLCR), so the container's "\r\n" would reach the
+    // screen as "\r\r\n"; docker's term.MakeRaw clears OPOST. setRawMode(false) restores libuv's saved
+    // termios, OPOST included.
+    spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  }
   try {
     return await fn();
   } finally {

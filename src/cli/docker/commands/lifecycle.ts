@@ -150,7 +150,7 @@ const top: Command = {
     });
     let text = r.Titles.join('\t') + '\n';
     for (const p of r.Processes ?? []) text += p.join('\t') + '\n';
-    ctx.out(tabwrite(text));
+    ctx.out(tabwrite(text, 20));
     return 0;
   },
 };

@@ -149,6 +149,9 @@ export function containerRow(c: Json, trunc: boolean, now = Date.now()) {
     get LocalVolumes() {
       return String(((c.Mounts ?? []) as Json[]).filter((m) => m.Driver === 'local').length);
     },
+    get Platform() {
+      return c.ImageManifestDescriptor?.platform ?? null;
+    },
     get Networks() {
       return Object.keys((c.NetworkSettings?.Networks ?? {}) as Json)
         .sort()
@@ -173,7 +176,7 @@ export const PS_HEADERS: Record<string, string> = {
   LocalVolumes: 'LOCAL VOLUMES',
   Networks: 'NETWORKS',
 };
-const PS_JSON_KEYS = ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks', 'Ports', 'RunningFor', 'Size', 'State', 'Status'];
+const PS_JSON_KEYS = ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks', 'Platform', 'Ports', 'RunningFor', 'Size', 'State', 'Status'];
 
 const ps: Command = {
   spec: {
