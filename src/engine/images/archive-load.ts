@@ -115,9 +115,14 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
       throw invalid(`invalid archive: "${name}" is not valid JSON`);
     }
   };
-  const layerDesc = async (f: ArchiveFile): Promise<Descriptor> => {
-    await f.blob.commit();
-    return { mediaType: f.gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: f.blob.digest, size: f.blob.size };
+  const layerDesc = (f: ArchiveFile): Descriptor => ({
+    mediaType: f.gzip ? MediaType.ociLayerGzip : MediaType.ociLayer,
+    digest: f.blob.digest,
+    size: f.blob.size,
+  });
+  // Layer blobs become visible under the image service's lock, just before their image is committed.
+  const commitAll = (fs: ArchiveFile[]) => async () => {
+    for (const f of fs) await f.blob.commit();
   };
   const committed: string[] = [];
   const loaded: LoadedImage[] = [];
@@ -129,14 +134,11 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
         if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers)) throw invalid('invalid archive: bad manifest.json entry');
         const config = get(item.Config);
         if (!config.data) throw invalid(`invalid archive: config "${item.Config}" is too large`);
-        const layers: Descriptor[] = [];
-        for (const l of item.Layers) {
-          const d = await layerDesc(get(l));
-          committed.push(d.digest);
-          layers.push(d);
-        }
+        const layerFiles = item.Layers.map((l) => get(l));
+        const layers = layerFiles.map(layerDesc);
+        committed.push(...layers.map((d) => d.digest));
         const tags = (item.RepoTags ?? []).map((t) => familiarString(withDefaultTag(parseReference(t))));
-        const id = await images.commit(config.data, layers, tags);
+        const id = await images.commit(config.data, layers, tags, { before: commitAll(layerFiles) });
         if (tags.length === 0) loaded.push({ id });
         for (const t of tags) loaded.push({ id, tag: t });
       }
@@ -171,13 +173,9 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
         const manifest = json<Manifest>(desc.digest);
         const configFile = blobFile(manifest.config.digest);
         if (!configFile.data) throw invalid('invalid archive: config too large');
-        const layers: Descriptor[] = [];
-        for (const l of manifest.layers) {
-          const f = blobFile(l.digest);
-          await f.blob.commit();
-          committed.push(l.digest);
-          layers.push({ mediaType: l.mediaType, digest: l.digest, size: f.blob.size });
-        }
+        const layerFiles = manifest.layers.map((l) => blobFile(l.digest));
+        const layers: Descriptor[] = manifest.layers.map((l, i) => ({ mediaType: l.mediaType, digest: l.digest, size: layerFiles[i].blob.size }));
+        committed.push(...layers.map((d) => d.digest));
         const name = top.annotations?.['io.containerd.image.name'] ?? top.annotations?.['org.opencontainers.image.ref.name'];
         let tags: string[] = [];
         if (name) {
@@ -187,7 +185,7 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
             tags = []; // a bare tag ("latest") names nothing on its own
           }
         }
-        const id = await images.commit(configFile.data, layers, tags);
+        const id = await images.commit(configFile.data, layers, tags, { before: commitAll(layerFiles) });
         if (tags.length === 0) loaded.push({ id });
         for (const t of tags) loaded.push({ id, tag: t });
       }

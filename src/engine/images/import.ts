@@ -32,7 +32,6 @@ export async function importRootfs(
     await pending.abort();
     throw invalid('invalid layer: empty tarball');
   }
-  await pending.commit();
   const created = new Date().toISOString();
   const config: ImageConfigBlob = {
     created,
@@ -44,10 +43,13 @@ export async function importRootfs(
   };
   if (opts.message) config.comment = opts.message;
   try {
-    const id = await images.commit(config, [{ mediaType: MediaType.ociLayer, digest: pending.digest, size: pending.size }], opts.tag ? [opts.tag] : []);
+    const id = await images.commit(config, [{ mediaType: MediaType.ociLayer, digest: pending.digest, size: pending.size }], opts.tag ? [opts.tag] : [], {
+      before: () => pending.commit(),
+    });
     images.emit('import', id, opts.tag);
     return id;
   } catch (err) {
+    await pending.abort(); // no-op once committed
     await images.dropUnreferenced([pending.digest]);
     throw err;
   }

@@ -313,3 +313,18 @@ test('image events: tag, untag, delete, import, load, save', async () => {
   await loadArchive(images, [tarball]);
   assert.deepEqual(events, ['import a:1', 'tag b:1', 'save b:1', 'untag a:1', 'untag b:1', 'delete', 'load b:1']);
 });
+
+test('concurrent rmi and import of the same layer never leave a broken image', async () => {
+  const images = service();
+  const { layer } = busyboxImage();
+  for (let i = 0; i < 5; i++) {
+    await createBusyboxImage(images, 'busybox:latest');
+    const [, imported] = await Promise.all([images.remove('busybox'), importRootfs(images, [layer], { tag: `race:${i}` })]);
+    const layers = await images.layersOf(imported);
+    assert.ok(fs.existsSync(path.join(layers[0].dir, 'bin', 'busybox')));
+    assert.ok(await images.content.has(sha256(layer)));
+    await images.remove(`race:${i}`);
+  }
+  assert.equal(images.count(), 0);
+  assert.deepEqual(await images.layers.list(), []);
+});

@@ -60,6 +60,17 @@ export class ImageService implements ImageLookup {
   readonly meta: ImageMetadata;
   readonly layers: LayerStore;
   private readonly configs = new Map<string, ImageConfigBlob>();
+  /**
+   * Serialises what adds or drops blobs and layers (commit, remove, prune, garbage collection), so a delete
+   * never collects a layer an image being committed has just found present.
+   */
+  private lockChain: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lockChain.then(fn, fn);
+    this.lockChain = run.catch(() => undefined);
+    return run;
+  }
 
   constructor(private readonly opts: ImageServiceOptions) {
     this.content = new ContentStore(path.join(opts.dataDir, 'content'));
@@ -221,7 +232,19 @@ export class ImageService implements ImageLookup {
    * Records an image whose layer blobs are already in the content store: unpacks (and so validates) every
    * layer, writes config and manifest, then tags. Returns the image id. On a bad layer nothing is recorded.
    */
-  async commit(config: ImageConfigBlob | Buffer, layers: Descriptor[], tags: string[] = []): Promise<string> {
+  commit(
+    config: ImageConfigBlob | Buffer,
+    layers: Descriptor[],
+    tags: string[] = [],
+    opts: { /** Runs under the lock first: make pending layer blobs visible. */ before?: () => Promise<void> } = {},
+  ): Promise<string> {
+    return this.exclusive(async () => {
+      await opts.before?.();
+      return this.commitLocked(config, layers, tags);
+    });
+  }
+
+  private async commitLocked(config: ImageConfigBlob | Buffer, layers: Descriptor[], tags: string[]): Promise<string> {
     const configBytes = Buffer.isBuffer(config) ? config : Buffer.from(JSON.stringify(config));
     const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfigBlob;
     const diffIds = cfg.rootfs?.diff_ids;
@@ -281,7 +304,11 @@ export class ImageService implements ImageLookup {
   }
 
   /** Docker's ImageDelete: untag vs delete, conflicts with containers, force. */
-  async remove(ref: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<DeleteItem[]> {
+  remove(ref: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<DeleteItem[]> {
+    return this.exclusive(() => this.removeLocked(ref, opts));
+  }
+
+  private async removeLocked(ref: string, opts: { force?: boolean; noPrune?: boolean }): Promise<DeleteItem[]> {
     const force = !!opts.force;
     const img = this.lookup(ref);
     const id = img.id;
@@ -305,7 +332,7 @@ export class ImageService implements ImageLookup {
         this.event('untag', id, familiarString(r));
       } else {
         // Resolved through a digest or prefix match rather than a stored reference: treat like an id.
-        return this.remove(id, opts);
+        return this.removeLocked(id, opts);
       }
       // Digest references left alone in the same repository go with the tag (Docker does the same).
       const left = refs();
@@ -389,7 +416,11 @@ export class ImageService implements ImageLookup {
   }
 
   /** Deletes blobs no image references (after a failed load or import). */
-  async dropUnreferenced(digests: string[]): Promise<void> {
+  dropUnreferenced(digests: string[]): Promise<void> {
+    return this.exclusive(() => this.dropUnreferencedLocked(digests));
+  }
+
+  private async dropUnreferencedLocked(digests: string[]): Promise<void> {
     const keep = new Set<string>();
     for (const img of this.meta.images()) {
       keep.add(img.id).add(img.manifestDigest);
@@ -406,7 +437,11 @@ export class ImageService implements ImageLookup {
    * Removes what a crash can leave behind: blobs no image references (written before their image was
    * recorded) and layer dirs no image or writable layer uses. Run at start-up, before serving.
    */
-  async collectGarbage(): Promise<{ blobs: number; layers: number }> {
+  collectGarbage(): Promise<{ blobs: number; layers: number }> {
+    return this.exclusive(() => this.collectGarbageLocked());
+  }
+
+  private async collectGarbageLocked(): Promise<{ blobs: number; layers: number }> {
     const keepBlobs = new Set<string>();
     const keepChains = new Set<string>(await (this.opts.layersInUse?.() ?? Promise.resolve(new Set<string>())));
     for (const img of this.meta.images()) {
@@ -435,7 +470,11 @@ export class ImageService implements ImageLookup {
   }
 
   /** Removes dangling images (or, with all, every image no container uses). */
-  async prune(opts: { all?: boolean; filter?: (rec: ImageRecord) => boolean } = {}): Promise<{
+  prune(opts: { all?: boolean; filter?: (rec: ImageRecord) => boolean } = {}): Promise<{ deleted: DeleteItem[]; reclaimed: number }> {
+    return this.exclusive(() => this.pruneLocked(opts));
+  }
+
+  private async pruneLocked(opts: { all?: boolean; filter?: (rec: ImageRecord) => boolean }): Promise<{
     deleted: DeleteItem[];
     reclaimed: number;
   }> {
