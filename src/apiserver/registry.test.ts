@@ -189,6 +189,21 @@ describe('registry over SQLite', () => {
     assert.equal(await greg.tryGet(GCM, 'default', 'slow'), undefined);
   });
 
+  it('expires objects with a TTL through shared store leases', async () => {
+    const ttl = RESOURCES.map((r) => (r.plural === 'configmaps' ? { ...r, ttlSeconds: 1 } : r));
+    const treg = new Registry(store, ttl, undefined, { leaseWindowMs: 1000 });
+    const TCM = ttl.find((r) => r.plural === 'configmaps')!;
+    await treg.create(TCM, 'default', cm('short-lived-1'));
+    await treg.create(TCM, 'default', cm('short-lived-2'));
+    const a = await store.get(treg.key(TCM, 'default', 'short-lived-1'));
+    const b = await store.get(treg.key(TCM, 'default', 'short-lived-2'));
+    assert.ok(a!.lease && a!.lease === b!.lease, 'one lease for writes in the same window');
+    // Objects without a TTL keep no lease across updates.
+    await reg.update(CM, 'default', 'dup', cm('dup'));
+    assert.ok(!(await store.get(reg.key(CM, 'default', 'dup')))!.lease);
+    await pollUntil(async () => !(await treg.tryGet(TCM, 'default', 'short-lived-1')), 'TTL expiry', 20_000);
+  });
+
   const owned = (name: string, owner: KubeObject): KubeObject =>
     cm(name, undefined, {
       metadata: {

@@ -86,8 +86,26 @@ interface Selectors {
   fields?: FieldRequirement[];
 }
 
+/**
+ * Leases for objects with a TTL, shared by all writes in a window (as upstream's etcd3 lease manager does) so
+ * a burst of events costs one lease, not one per write. A lease lives ttl + window, so no object expires early.
+ */
+class LeaseManager {
+  private current = new Map<number, { id: number; grantedAt: number }>();
+  constructor(private readonly store: Store, private readonly windowMs = 60_000) {}
+  async lease(ttlSeconds: number): Promise<number> {
+    const now = Date.now();
+    const c = this.current.get(ttlSeconds);
+    if (c && now - c.grantedAt < this.windowMs) return c.id;
+    const id = await this.store.grantLease(ttlSeconds + Math.ceil(this.windowMs / 1000));
+    this.current.set(ttlSeconds, { id, grantedAt: now });
+    return id;
+  }
+}
+
 export class Registry {
   readonly resources: ResourceInfo[];
+  private readonly leases: LeaseManager;
   private readonly byPath = new Map<string, ResourceInfo>();
   private readonly byKind = new Map<string, ResourceInfo>();
   private readonly deleteStrategies = new Map<ResourceInfo, DeleteStrategy>();
@@ -97,8 +115,10 @@ export class Registry {
     readonly store: Store,
     resources: ResourceInfo[],
     readonly patcher: Patcher = fallbackPatcher,
+    opts: { leaseWindowMs?: number } = {},
   ) {
     this.resources = resources;
+    this.leases = new LeaseManager(store, opts.leaseWindowMs);
     for (const r of resources) {
       this.byPath.set(`${r.group}/${r.version}/${r.plural}`, r);
       this.byKind.set(`${groupVersion(r)}/${r.kind}`, r);
@@ -163,9 +183,9 @@ export class Registry {
     return this.decode(r, kv);
   }
 
-  async tryGet(r: ResourceInfo, ns: string, name: string): Promise<{ obj: KubeObject; rev: number } | undefined> {
+  async tryGet(r: ResourceInfo, ns: string, name: string): Promise<{ obj: KubeObject; rev: number; lease?: number } | undefined> {
     const kv = await this.store.get(this.key(r, ns, name));
-    return kv ? { obj: this.decode(r, kv), rev: kv.modRevision } : undefined;
+    return kv ? { obj: this.decode(r, kv), rev: kv.modRevision, lease: kv.lease || undefined } : undefined;
   }
 
   parseSelectors(r: ResourceInfo, opts: ListOptions): Selectors {
@@ -290,7 +310,8 @@ export class Registry {
     if (opts.dryRun) return obj;
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(r, meta.namespace ?? '', meta.name!), this.encode(obj));
+        const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : undefined;
+        const kv = await this.store.create(this.key(r, meta.namespace ?? '', meta.name!), this.encode(obj), lease ? { lease } : undefined);
         meta.resourceVersion = String(kv.modRevision);
         return obj;
       } catch (e) {
@@ -350,7 +371,9 @@ export class Registry {
         }
       }
       try {
-        const kv = await this.store.update(this.key(r, ns, name), this.encode(next), cur.rev);
+        // Every write restarts an object's TTL (a fresh lease); other objects keep theirs.
+        const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : cur.lease;
+        const kv = await this.store.update(this.key(r, ns, name), this.encode(next), cur.rev, lease ? { lease } : undefined);
         next.metadata!.resourceVersion = String(kv.modRevision);
         return next;
       } catch (e) {
@@ -473,7 +496,7 @@ export class Registry {
       try {
         if (marked) {
           if (deepEqual(stripRV(marked), stripRV(obj))) return { object: obj, deleted: false };
-          const kv = await this.store.update(this.key(r, ns, name), this.encode(marked), cur.rev);
+          const kv = await this.store.update(this.key(r, ns, name), this.encode(marked), cur.rev, cur.lease ? { lease: cur.lease } : undefined);
           marked.metadata!.resourceVersion = String(kv.modRevision);
           return { object: marked, deleted: false };
         }

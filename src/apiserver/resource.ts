@@ -123,6 +123,11 @@ export interface ResourceInfo {
    * stopped. A DeleteOptions.gracePeriodSeconds given by the client overrides the default.
    */
   gracefulDeletion?(obj: KubeObject): number | undefined;
+  /**
+   * Objects expire this many seconds after their last write (events: 3600, upstream's --event-ttl), through
+   * store leases. Absent = kept until deleted.
+   */
+  ttlSeconds?: number;
   /** Field selectors supported beyond metadata.name / metadata.namespace: field path -> getter. */
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
 }

@@ -9,8 +9,11 @@ import { RESOURCES } from './resources';
 import { openapiV3Document, openapiV3Index } from './schema';
 import { kindsPatcher } from './patch';
 
+/** Upstream's --event-ttl default, applied here unless the kind sets its own. */
+const EVENT_TTL_SECONDS = 3600;
+
 export function resources(): ResourceInfo[] {
-  return RESOURCES;
+  return RESOURCES.map((r) => (r.plural === 'events' && r.ttlSeconds === undefined ? { ...r, ttlSeconds: EVENT_TTL_SECONDS } : r));
 }
 
 export function patcher(): Patcher {
