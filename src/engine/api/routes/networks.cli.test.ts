@@ -99,6 +99,23 @@ describe('docker networking end to end (root, real containers)', { skip: !isRoot
     assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${webPort}->80/tcp`));
   });
 
+  it('connects and disconnects a running container', async () => {
+    await ok('network', 'create', '--subnet', '10.204.3.0/24', 'sidenet');
+    const insp = JSON.parse(await ok('network', 'inspect', 'appnet'))[0];
+    const entry = Object.values(insp.Containers as Record<string, { Name: string; IPv4Address: string }>).find((c) => c.Name === 'web');
+    assert.equal(entry?.IPv4Address, `${webIp}/24`);
+    await ok('network', 'connect', '--alias', 'side-web', 'sidenet', 'web');
+    const viaAlias = await waitFor(async () => {
+      const x = await docker('run', '--rm', '--network', 'sidenet', 'busybox', 'wget', '-q', '-O', '-', 'http://side-web/');
+      return x.code === 0 ? x.stdout : undefined;
+    }, 'web through its new network', 30_000);
+    assert.equal(viaAlias, 'hello from web\n');
+    await ok('network', 'disconnect', 'sidenet', 'web');
+    const after = await docker('run', '--rm', '--network', 'sidenet', 'busybox', 'nslookup', 'side-web');
+    assert.doesNotMatch(after.stdout, /Address: 10\.204\.3\./);
+    await ok('network', 'rm', 'sidenet');
+  });
+
   it('a published UDP port works', async () => {
     // busybox has no UDP server applet: run the host's node in the container's namespaces through a read-only
     // bind mount of / (the datapath under test is the container's network namespace and the published port).
