@@ -321,7 +321,8 @@ export class NetworkManager implements ContainerNetworking {
       // 1. Sandbox records of dead owners: a regular teardown (CNI DEL with the cached results).
       for (const sb of [...this.sbCache.values()]) {
         if (live.has(sb.id)) continue;
-        await this.teardownLocked(sb.id);
+        // A plugin error here must not stop the rest of the cleanup: the sweeps below catch what it left.
+        await this.teardownLocked(sb.id).catch(() => undefined);
         removed.add(sb.id);
       }
       // 2. Leases without a record (crash between host-local's ADD and our record write).
