@@ -603,7 +603,7 @@ function noAgent(what: string, name: string, _pod?: KubeObject): StatusError {
   return statusError(
     503,
     'ServiceUnavailable',
-    `pod "${name}": ${what} is not available: no node agent is connected to this server (the node agent comes with skiff's workloads support)`,
+    `pod "${name}": ${what} is not available: no node agent is connected to this server (started with --disable-agent?)`,
   );
 }
 
