@@ -185,7 +185,8 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
             tags = []; // a bare tag ("latest") names nothing on its own
           }
         }
-        const id = await images.commit(configFile.data, layers, tags, { before: commitAll(layerFiles) });
+        const manifestBytes = blobFile(desc.digest).data;
+        const id = await images.commit(configFile.data, layers, tags, { before: commitAll(layerFiles), manifest: manifestBytes });
         if (tags.length === 0) loaded.push({ id });
         for (const t of tags) loaded.push({ id, tag: t });
       }

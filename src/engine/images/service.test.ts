@@ -109,6 +109,8 @@ test('OCI layout with a nested platform index and gzip layers loads; blob paths 
   assert.deepEqual(loaded, [{ id: sha256(cfg), tag: 'registry.example:5000/team/app:2.0' }]);
   const [info] = await images.layersOf(sha256(cfg));
   assert.equal(fs.readFileSync(path.join(info.dir, 'hello'), 'utf8'), 'world');
+  // The original manifest is kept (its digest is the image's manifest digest).
+  assert.equal(images.lookup('registry.example:5000/team/app:2.0').manifestDigest, sha256(manifest));
 
   // The same layout with a blob stored under the wrong digest is refused, and nothing is recorded.
   const images2 = service();
@@ -327,4 +329,20 @@ test('concurrent rmi and import of the same layer never leave a broken image', a
   }
   assert.equal(images.count(), 0);
   assert.deepEqual(await images.layers.list(), []);
+});
+
+test('commit with an original manifest and repo digests (the registry seam)', async () => {
+  const images = service();
+  const layer = smallLayer('f', 'x');
+  const blob = await images.content.writeBlob(layer);
+  const cfg = configFor([layer]);
+  const desc = { mediaType: MediaType.ociLayer, ...blob };
+  const manifest = json({ schemaVersion: 2, mediaType: MediaType.dockerManifest, config: { mediaType: MediaType.dockerConfig, digest: sha256(cfg), size: cfg.length }, layers: [desc] });
+  const id = await images.commit(cfg, [desc], ['localhost:5000/app:1'], { manifest, repoDigests: [`localhost:5000/app@${sha256(manifest)}`] });
+  const rec = await images.resolve(`localhost:5000/app@${sha256(manifest)}`);
+  assert.equal(rec.id, id);
+  assert.deepEqual(rec.repoDigests, [`localhost:5000/app@${sha256(manifest)}`]);
+  const wrong = json({ schemaVersion: 2, config: { digest: sha256('other'), size: 5 }, layers: [desc] });
+  await assert.rejects(images.commit(cfg, [desc], [], { manifest: wrong }), /does not describe/);
+  await assert.rejects(images.commit(cfg, [desc], [], { repoDigests: ['app:1'] }), /not a name@digest/);
 });

@@ -55,6 +55,15 @@ export interface ImageDetails extends ImageRecord {
   lastTagTime?: string;
 }
 
+export interface CommitOptions {
+  /** Runs under the service's lock first (e.g. make pending layer blobs visible). */
+  before?: () => Promise<void>;
+  /** The original manifest bytes to keep (pulls, OCI loads); it must describe this config and these layers. */
+  manifest?: Buffer;
+  /** `name@sha256:...` references to record (a registry client records the pulled manifest digest). */
+  repoDigests?: string[];
+}
+
 export class ImageService implements ImageLookup {
   readonly content: ContentStore;
   readonly meta: ImageMetadata;
@@ -236,15 +245,15 @@ export class ImageService implements ImageLookup {
     config: ImageConfigBlob | Buffer,
     layers: Descriptor[],
     tags: string[] = [],
-    opts: { /** Runs under the lock first: make pending layer blobs visible. */ before?: () => Promise<void> } = {},
+    opts: CommitOptions = {},
   ): Promise<string> {
     return this.exclusive(async () => {
       await opts.before?.();
-      return this.commitLocked(config, layers, tags);
+      return this.commitLocked(config, layers, tags, opts);
     });
   }
 
-  private async commitLocked(config: ImageConfigBlob | Buffer, layers: Descriptor[], tags: string[]): Promise<string> {
+  private async commitLocked(config: ImageConfigBlob | Buffer, layers: Descriptor[], tags: string[], opts: CommitOptions): Promise<string> {
     const configBytes = Buffer.isBuffer(config) ? config : Buffer.from(JSON.stringify(config));
     const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfigBlob;
     const diffIds = cfg.rootfs?.diff_ids;
@@ -260,15 +269,37 @@ export class ImageService implements ImageLookup {
       size += info.size;
     }
     const configDesc = await this.content.writeBlob(configBytes);
-    const manifest: Manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: configDesc.digest, size: configDesc.size },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-    };
-    const manifestDesc = await this.content.writeBlob(Buffer.from(JSON.stringify(manifest)));
+    let manifestBytes: Buffer;
+    if (opts.manifest) {
+      // Keep the original manifest (its digest is what registries and RepoDigests name), if it describes
+      // exactly this config and these layers.
+      let m: Manifest;
+      try {
+        m = JSON.parse(opts.manifest.toString('utf8')) as Manifest;
+      } catch {
+        throw invalid('image manifest is not valid JSON');
+      }
+      if (m.config?.digest !== configDesc.digest || m.layers?.length !== layers.length || m.layers.some((l, i) => l.digest !== layers[i].digest)) {
+        throw invalid('image manifest does not describe the image config and layers given');
+      }
+      manifestBytes = opts.manifest;
+    } else {
+      const manifest: Manifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: configDesc.digest, size: configDesc.size },
+        layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      };
+      manifestBytes = Buffer.from(JSON.stringify(manifest));
+    }
+    const manifestDesc = await this.content.writeBlob(manifestBytes);
     const id = configDesc.digest;
     const refs = tags.map((t) => referenceString(parseTagged(t)));
+    for (const d of opts.repoDigests ?? []) {
+      const r = parseReference(d);
+      if (!r.digest || r.tag) throw invalid(`"${d}" is not a name@digest reference`);
+      refs.push(referenceString(r));
+    }
     const now = new Date().toISOString();
     await this.meta.update((db) => {
       if (!db.images[id]) db.images[id] = { id, manifestDigest: manifestDesc.digest, size, addedAt: now };

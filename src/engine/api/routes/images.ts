@@ -17,7 +17,11 @@ import type { HistoryEntry } from '../../images/oci';
 
 export interface ImageRouteDeps {
   images: ImageService;
-  /** The seam for a registry client later: pulls `ref` or throws. Absent: every pull is denied. */
+  /**
+   * The seam for a registry client: pulls `ref` (fetch blobs into images.content with ingest/commit, then
+   * images.commit(config, layers, [tag], { manifest, repoDigests: [name@digest] })), writing progress
+   * messages in Docker's JSON-message shape, or throws. Absent: every pull is denied, Docker-style.
+   */
   pull?: (ref: string, progress: (msg: Record<string, unknown>) => void) => Promise<void>;
 }
 
