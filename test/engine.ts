@@ -5,8 +5,8 @@
  *   const engine = await startEngine({ busybox: true });
  *   try { const r = await engine.docker('run', '--rm', 'busybox', 'echo', 'hi'); } finally { await engine.stop(); }
  *
- * stop() ends the engine (SIGTERM, then SIGKILL), unmounts anything left mounted under the temp dir and
- * removes it.
+ * stop() ends the engine (SIGTERM, then SIGKILL), deletes containers left in its runc root (<runDir>/runc),
+ * unmounts anything left mounted under the temp dir and removes it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -114,6 +114,14 @@ export async function startEngine(opts: StartOptions = {}): Promise<EngineHandle
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(t);
+    }
+    // Containers left running (the engine leaves them to conmon by design): delete them through runc.
+    const runcRoot = path.join(runDir, 'runc');
+    if (fs.existsSync(runcRoot)) {
+      const list = await run('runc', ['--root', runcRoot, 'list', '-q'], process.env);
+      for (const id of list.stdout.split('\n').filter(Boolean)) {
+        await run('runc', ['--root', runcRoot, 'delete', '-f', id], process.env);
+      }
     }
     for (const m of mountsUnder(tmp)) {
       await run('umount', [m], process.env).then((r) => (r.code === 0 ? r : run('umount', ['-l', m], process.env)));

@@ -29,7 +29,8 @@ interface ArchiveFile {
   gzip: boolean;
 }
 
-const SMALL = 8 * 1024 * 1024;
+/** Files up to this size are also kept in memory: documents (configs, manifests) are read from there. */
+const SMALL = 2 * 1024 * 1024;
 
 function clean(p: string): string {
   return path.posix.normalize('/' + p).slice(1).replace(/\/$/, '');
