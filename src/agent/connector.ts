@@ -17,12 +17,17 @@ import type { LogEntry } from '../engine/containers/logs';
 import { LABEL_POD_UID } from './naming';
 import { toRuntime } from './runtime';
 import type { RuntimeContainer } from './sync';
+import type { MetricsSampler } from './metrics';
+import { matchLabels, parseLabelSelector } from '../apiserver/selectors';
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
 export interface ConnectorDeps {
   containers: ContainerManager;
   execs: ExecManager;
+  metrics?: MetricsSampler;
+  /** Labels of a pod on this node (label selectors of metrics lists). */
+  podLabels?(namespace: string, name: string): Record<string, string> | undefined;
 }
 
 interface PodLike {
@@ -118,6 +123,18 @@ export class AgentConnector implements NodeConnector {
     res.end();
   }
 
+  async metrics(resource: string, namespace: string, name: string, q: URLSearchParams): Promise<object> {
+    if (!this.deps.metrics) throw statusError(503, 'ServiceUnavailable', 'metrics are not available on this node');
+    return this.deps.metrics.serve(
+      resource,
+      namespace,
+      name,
+      q,
+      (ns, n) => this.deps.podLabels?.(ns, n),
+      (sel, labels) => matchLabels(parseLabelSelector(sel), labels),
+    );
+  }
+
   podStream(kind: PodStreamKind, podObj: KubeObject, q: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const pod = podObj as PodLike;
     try {
@@ -151,9 +168,11 @@ export class AgentConnector implements NodeConnector {
       ws.send(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
     };
     let execId: string | undefined;
-    let input: { write(d: Buffer): void; close(): void } | undefined;
+    let input: { write(d: Buffer): void; end(): void; close(): void } | undefined;
+    const early: Buffer[] = [];
     let pendingResize: { h: number; w: number } | undefined;
     let stdinClosed = false;
+    let firstResize: (() => void) | undefined;
     let running = false;
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
       const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as unknown as ArrayBuffer);
@@ -163,7 +182,9 @@ export class AgentConnector implements NodeConnector {
       const ch = buf[0];
       const data = buf.subarray(1);
       if (ch === 0) {
-        if (input && !stdinClosed) input.write(data);
+        if (stdinClosed) return;
+        if (input) input.write(data);
+        else early.push(Buffer.from(data));
       } else if (ch === 4) {
         try {
           const sz = JSON.parse(data.toString()) as { Width?: number; Height?: number };
@@ -171,16 +192,27 @@ export class AgentConnector implements NodeConnector {
           const w = sz.Width ?? 0;
           if (running && execId) this.deps.execs.resize(execId, h, w);
           else pendingResize = { h, w };
+          firstResize?.();
         } catch {
           /* malformed resize: ignore */
         }
       } else if (ch === 255 && data[0] === 0) {
         stdinClosed = true;
-        input?.close();
+        input?.end();
       }
     });
     try {
-      execId = this.deps.execs.create(containerId, { Cmd: command, AttachStdin: stdin, AttachStdout: stdout, AttachStderr: stderr, Tty: tty });
+      // kubectl sends the terminal size right after connecting: start the session with it.
+      if (tty && !pendingResize) await new Promise<void>((r) => ((firstResize = r), setTimeout(r, 300)));
+      const size = pendingResize;
+      execId = this.deps.execs.create(containerId, {
+        Cmd: command,
+        AttachStdin: stdin,
+        AttachStdout: stdout,
+        AttachStderr: stderr,
+        Tty: tty,
+        ConsoleSize: tty && size ? [size.h, size.w] : null,
+      });
       const started = await this.deps.execs.start(execId, { detach: false, tty }, (e) => {
         if (e.stream === 'stderr' && !tty) {
           if (stderr) send(2, e.data);
@@ -188,7 +220,9 @@ export class AgentConnector implements NodeConnector {
       });
       running = true;
       input = started.input;
-      if (stdinClosed) input?.close();
+      // Input that arrived while the session started, then a close that came meanwhile.
+      for (const b of early.splice(0)) input?.write(b);
+      if (stdinClosed) input?.end();
       if (pendingResize && tty) {
         try {
           this.deps.execs.resize(execId, pendingResize.h, pendingResize.w);

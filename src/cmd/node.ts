@@ -71,6 +71,10 @@ export class ConnectorSlot implements NodeConnector {
     if (!this.target) throw statusError(503, 'ServiceUnavailable', 'the node agent is starting');
     return this.target.podLogs(pod, q, res, signal);
   }
+  metrics(resource: string, namespace: string, name: string, q: URLSearchParams): Promise<object> {
+    if (!this.target?.metrics) throw statusError(503, 'ServiceUnavailable', 'the node agent is starting');
+    return this.target.metrics(resource, namespace, name, q);
+  }
   podStream(kind: PodStreamKind, pod: KubeObject, q: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.target) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
@@ -79,6 +83,9 @@ export class ConnectorSlot implements NodeConnector {
     this.target.podStream(kind, pod, q, req, socket, head);
   }
 }
+
+/** Discovery entries the API server must list when the node serves metrics.k8s.io. */
+export { METRICS_RESOURCES } from '../agent/metrics';
 
 export function defaultRunDir(dataDir: string): string {
   if (path.resolve(dataDir) === '/var/lib/skiff/server') return '/run/skiff';
@@ -102,7 +109,7 @@ export interface StartNodeOptions {
 /** Starts the engine, the pods' network and the agent (and the scheduler/controllers unless disabled). */
 export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   const log = o.log ?? ((m: string) => process.stderr.write(`skiff server: ${m}\n`));
-  const [{ EngineDaemon, DEFAULTS }, { PodNetwork }, { NodeAgent }, { AgentConnector }, { ExecManager }, { KubeClient }, { ENGINE_VERSION }] =
+  const [{ EngineDaemon, DEFAULTS }, { PodNetwork }, { NodeAgent }, { AgentConnector }, { ExecManager }, { KubeClient }, { ENGINE_VERSION }, { MetricsSampler }] =
     await Promise.all([
       import('../engine/daemon'),
       import('../agent/network'),
@@ -111,6 +118,7 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
       import('../engine/containers/exec'),
       import('../client/client'),
       import('../engine/api/routes/system'),
+      import('../agent/metrics'),
     ]);
   const runDir = path.resolve(o.flags.runDir ?? defaultRunDir(o.dataDir));
   const socketPath = path.resolve(o.flags.socket ?? (o.flags.runDir ? path.join(runDir, 'docker.sock') : DEFAULTS.socketPath));
@@ -153,7 +161,14 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
     network,
     runtimeVersion: ENGINE_VERSION,
   });
-  o.slot.target = new AgentConnector({ containers, execs });
+  const metrics = new MetricsSampler(containers, () => agent.nodeName);
+  metrics.start();
+  o.slot.target = new AgentConnector({
+    containers,
+    execs,
+    metrics,
+    podLabels: (ns, name) => agent.pods.cache.getByName(ns, name)?.metadata.labels,
+  });
   let stopLoops: Array<() => void> = [];
   if (!o.flags.disableScheduler || !o.flags.disableControllers) {
     const loopLog = (m: string) => log(m);
@@ -175,6 +190,7 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
     async stop() {
       for (const s of stopLoops) s();
       stopLoops = [];
+      metrics.stop();
       await agent.stop();
       network.close();
       await daemon.stop();
