@@ -110,6 +110,14 @@ export class ApiHandler {
     const info = parseRequestInfo(method, path, url.searchParams);
     if (!info.isResourceRequest) return this.discovery(req, res, info, path);
 
+    // metrics.k8s.io is served by the node agent (never stored): see NodeConnector.metrics.
+    if (info.group === 'metrics.k8s.io' && this.opts.nodeConnector?.metrics) {
+      if (info.verb !== 'get' && info.verb !== 'list') {
+        req.resume();
+        return this.send(res, 405, failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      }
+      return this.send(res, 200, await this.opts.nodeConnector.metrics(info.resource, info.namespace, info.name, url.searchParams));
+    }
     const r = this.reg.resource(info.group, info.version, info.resource);
     if (!r) return this.send(res, 404, failure(404, 'NotFound', 'the server could not find the requested resource'));
     if (r.namespaced === false && info.namespace && info.resource !== 'namespaces')

@@ -18,4 +18,10 @@ export type PodStreamKind = 'exec' | 'attach' | 'portforward';
 export interface NodeConnector {
   podLogs(pod: KubeObject, query: URLSearchParams, res: ServerResponse, signal: AbortSignal): Promise<void>;
   podStream(kind: PodStreamKind, pod: KubeObject, query: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Optional (added by the node-agent engineer): GET/LIST of metrics.k8s.io/v1beta1 `pods` or `nodes`
+   * (what metrics-server serves to `kubectl top` and the HPA). Returns the object or list to send as JSON;
+   * throws a StatusError for 404s. Discovery lists the group when its ResourceInfos are in `resources`.
+   */
+  metrics?(resource: string, namespace: string, name: string, query: URLSearchParams): Promise<object>;
 }

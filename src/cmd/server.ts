@@ -88,7 +88,7 @@ export async function runServer(argv: string[]): Promise<number> {
   const store = await openStore({ dataDir: flags.dataDir, endpoint: flags.datastoreEndpoint });
   const server = await startApiServer({
     store,
-    resources: wiring.resources(),
+    resources: flags.disableAgent ? wiring.resources() : [...wiring.resources(), ...nodeMod.METRICS_RESOURCES],
     patcher: wiring.patcher(),
     openapi: wiring.openapi(),
     tokens: () => [creds.adminToken],
