@@ -51,8 +51,11 @@ export class UsageError extends Error {
   constructor(
     message: string,
     readonly exitCode = 125,
-    /** Argument-count errors are printed as "skiff: 'skiff x' requires ..." with "See" instead of "Run". */
-    readonly argCount = false,
+    /**
+     * Argument-count errors are printed as "skiff: 'skiff x' requires ...", with a "See ... --help" hint
+     * ('run': a "Run ... --help" hint, as docker does for "accepts no arguments").
+     */
+    readonly argCount: boolean | 'run' = false,
   ) {
     super(message);
     this.name = 'UsageError';
@@ -195,13 +198,23 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
 
 function checkArgCount(spec: CommandSpec, n: number): void {
   const cmd = commandName(spec);
-  const plural = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
-  if (spec.minArgs !== undefined && spec.maxArgs !== undefined && spec.minArgs === spec.maxArgs && n !== spec.minArgs) {
-    throw new UsageError(`'${cmd}' requires ${spec.minArgs === 0 ? 'no arguments' : `exactly ${plural(spec.minArgs)}`}`, 1, true);
+  const word = (k: number) => `argument${k === 1 ? '' : 's'}`;
+  const { minArgs: min, maxArgs: max } = spec;
+  // docker's cli/required.go wording; only "at least" errors end with "See ... --help", the others "Run".
+  if (min !== undefined && max !== undefined && min === max) {
+    if (n !== min) {
+      if (min === 0) throw new UsageError(`'${cmd}' accepts no arguments`, 1, 'run');
+      throw new UsageError(`'${cmd}' requires ${min} ${word(min)}`, 1, 'run');
+    }
+    return;
   }
-  if (spec.minArgs !== undefined && n < spec.minArgs) throw new UsageError(`'${cmd}' requires at least ${plural(spec.minArgs)}`, 1, true);
-  if (spec.maxArgs !== undefined && n > spec.maxArgs) {
-    throw new UsageError(spec.maxArgs === 0 ? `'${cmd}' accepts no arguments` : `'${cmd}' requires at most ${plural(spec.maxArgs)}`, 1, true);
+  if (min !== undefined && max !== undefined && min > 0 && (n < min || n > max)) {
+    throw new UsageError(`'${cmd}' requires at least ${min} and at most ${max} ${word(max)}`, 1, 'run');
+  }
+  if (min !== undefined && n < min) throw new UsageError(`'${cmd}' requires at least ${min} ${word(min)}`, 1, true);
+  if (max !== undefined && n > max) {
+    if (max === 0) throw new UsageError(`'${cmd}' accepts no arguments`, 1, 'run');
+    throw new UsageError(`'${cmd}' requires at most ${max} ${word(max)}`, 1, 'run');
   }
 }
 
@@ -216,7 +229,8 @@ export function commandName(spec: CommandSpec): string {
 export function usageErrorText(spec: CommandSpec, err: UsageError): string {
   const name = commandName(spec);
   if (err.argCount) {
-    return `skiff: ${err.message}\n\nUsage:  skiff ${spec.usage}\n\nSee '${name} --help' for more information\n`;
+    const hint = err.argCount === 'run' ? 'Run' : 'See';
+    return `skiff: ${err.message}\n\nUsage:  skiff ${spec.usage}\n\n${hint} '${name} --help' for more information\n`;
   }
   return `${err.message}\n\nUsage:  skiff ${spec.usage}\n\nRun '${name} --help' for more information\n`;
 }

@@ -327,7 +327,14 @@ function lookup(base: Value, path: string[], args: Value[] | null): Value {
     const name = path[i];
     if (cur === null || cur === undefined) return undefined;
     if (typeof cur !== 'object') throw new TemplateError(`can't evaluate field ${name} in type ${typeof cur}`);
-    const next = (cur as Record<string, Value>)[name];
+    let next = (cur as Record<string, Value>)[name];
+    if (next === undefined && !Array.isArray(cur) && !(name in (cur as object))) {
+      // docker executes templates on Go structs whose field names can differ in case from the JSON keys
+      // (ID vs "Id", APIVersion vs "ApiVersion"); both spellings work there, so accept either here.
+      const lower = name.toLowerCase();
+      const key = Object.keys(cur as object).find((k) => k.toLowerCase() === lower);
+      if (key !== undefined) next = (cur as Record<string, Value>)[key];
+    }
     if (typeof next === 'function') {
       const callArgs = i === path.length - 1 && args ? args : [];
       cur = (next as (...a: Value[]) => Value).apply(cur, callArgs);

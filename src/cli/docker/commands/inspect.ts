@@ -24,6 +24,7 @@ async function inspectAll(ctx: Ctx, getRaw: (ref: string) => Promise<string>): P
   const tpl = ctx.v.format && ctx.v.format !== 'json' ? compileTemplate(ctx.v.format) : undefined;
   const raws: string[] = [];
   const errors: string[] = [];
+  let printed = 0;
   for (const ref of ctx.args) {
     let raw: string;
     try {
@@ -36,12 +37,14 @@ async function inspectAll(ctx: Ctx, getRaw: (ref: string) => Promise<string>): P
     if (tpl) {
       try {
         ctx.out(tpl.execute(JSON.parse(raw)) + '\n');
+        printed++;
       } catch (e) {
         errors.push((e as Error).message);
       }
     } else raws.push(raw.trim());
   }
   if (!tpl) ctx.out(raws.length ? indentJson(`[${raws.join(',')}]`) + '\n' : '[]\n');
+  else if (printed === 0) ctx.out('\n'); // docker's TemplateInspector.Flush on an empty buffer
   if (errors.length) {
     ctx.err(errors.join('\n') + '\n');
     return 1;

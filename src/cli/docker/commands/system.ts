@@ -35,7 +35,7 @@ const version: Command = {
     const client = {
       Platform: { Name: 'skiff' },
       Version: clientVersion(),
-      ApiVersion: API_VERSION,
+      APIVersion: API_VERSION,
       DefaultAPIVersion: API_VERSION,
       GitCommit: '',
       GoVersion: `node${process.versions.node}`,
@@ -58,7 +58,7 @@ const version: Command = {
     const lines = [
       'Client:',
       ` Version:           ${client.Version}`,
-      ` API version:       ${client.ApiVersion}`,
+      ` API version:       ${client.APIVersion}`,
       ` Go version:        ${client.GoVersion}`,
       ` Git commit:        ${client.GitCommit}`,
       ` Built:             ${client.BuildTime}`,
