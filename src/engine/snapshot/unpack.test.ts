@@ -329,3 +329,24 @@ test('the worker-thread variant gives the same result and the same rejections', 
   );
   assert.equal(state(), snapshot);
 });
+
+test('a directory replaced by a symlink mid-layer is not trusted afterwards', async () => {
+  await rejects(
+    [
+      { header: { path: 'a/', type: 'dir' } },
+      { header: { path: 'a/b/', type: 'dir' } },
+      { header: { path: 'a/b/first' }, data: Buffer.from('1') },
+      { header: { path: 'a', type: 'symlink', linkpath: outside } },
+      { header: { path: 'a/b/x' }, data: Buffer.from('pwned') },
+    ],
+    /through the symlink "a"/,
+  );
+  await rejects(
+    [
+      { header: { path: 'a/b/c/', type: 'dir' } },
+      { header: { path: 'a/b', type: 'symlink', linkpath: outside } },
+      { header: { path: 'a/b/sentinel' }, data: Buffer.from('pwned') },
+    ],
+    /through the symlink "a\/b"/,
+  );
+});

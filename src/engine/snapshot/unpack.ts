@@ -110,6 +110,12 @@ class LayerWriter {
   private readonly specials = new Map<string, Special>();
   private readonly opaque = new Set<string>();
   private readonly dirTimes = new Map<string, number>();
+  /**
+   * Directories this extraction has created or verified (lstat'ed as real directories). Only our own
+   * clearTarget() can remove or replace anything in the tree, and it drops the entries it invalidates, so a
+   * hit here is as good as a fresh lstat — and saves one per path component per entry.
+   */
+  private readonly knownDirs = new Set<string>();
 
   constructor(private readonly root: string) {}
 
@@ -121,8 +127,11 @@ class LayerWriter {
   private ensureParents(rel: string): void {
     const parts = rel.split('/');
     let cur = this.root;
+    let prefix = '';
     for (let i = 0; i < parts.length - 1; i++) {
       cur = path.join(cur, parts[i]);
+      prefix = prefix === '' ? parts[i] : `${prefix}/${parts[i]}`;
+      if (this.knownDirs.has(prefix)) continue;
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(cur);
@@ -131,12 +140,14 @@ class LayerWriter {
       }
       if (!st) {
         fs.mkdirSync(cur, { mode: 0o755 });
+        this.knownDirs.add(prefix);
         continue;
       }
       if (st.isSymbolicLink()) {
         throw hostile(`"${rel}" would be written through the symlink "${parts.slice(0, i + 1).join('/')}"`);
       }
       if (!st.isDirectory()) throw hostile(`parent "${parts.slice(0, i + 1).join('/')}" of "${rel}" is not a directory`);
+      this.knownDirs.add(prefix);
     }
   }
 
@@ -168,6 +179,9 @@ class LayerWriter {
     if (st.isDirectory()) {
       if (keepDir) return;
       fs.rmSync(abs, { recursive: true, force: true });
+      this.knownDirs.delete(rel);
+      const under = `${rel}/`;
+      for (const d of this.knownDirs) if (d.startsWith(under)) this.knownDirs.delete(d);
     } else fs.unlinkSync(abs);
   }
 
@@ -209,6 +223,7 @@ class LayerWriter {
       case 'Directory': {
         this.clearTarget(rel, true);
         if (!fs.existsSync(abs)) fs.mkdirSync(abs, { mode: 0o700 });
+        this.knownDirs.add(rel);
         fs.lchownSync(abs, uid, gid);
         fs.chmodSync(abs, mode); // after chown: chown clears setuid/setgid
         this.dirTimes.set(rel, mtime);
