@@ -641,6 +641,7 @@ function listOptions(q: URLSearchParams): ListOptions {
     limit: Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : undefined,
     continue: q.get('continue') || undefined,
     resourceVersion: q.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
   };
 }
 

@@ -120,6 +120,14 @@ describe('registry over SQLite', () => {
     const rest = await reg.list(CM, 'paging', { limit: 2, labelSelector: 'idx=1', continue: odd.continue });
     assert.deepEqual(rest.items.map((o) => o.metadata!.name), ['p5']);
     assert.equal(rest.continue, undefined);
+    // resourceVersionMatch=Exact reads the past; a future resourceVersion is refused.
+    const at = await reg.list(CM, 'paging', {});
+    await reg.create(CM, 'paging', cm('later'));
+    const past = await reg.list(CM, 'paging', { resourceVersion: at.resourceVersion, resourceVersionMatch: 'Exact' });
+    assert.equal(past.items.length, 7);
+    assert.equal(past.resourceVersion, at.resourceVersion);
+    assert.equal((await reg.list(CM, 'paging', { resourceVersion: at.resourceVersion })).items.length, 8);
+    assert.equal(await statusOf(reg.list(CM, 'paging', { resourceVersion: String(Number(at.resourceVersion) + 1000) })), 504);
     const first = await reg.list(CM, 'paging', { limit: 2 });
     await reg.update(CM, 'paging', 'p6', { ...cm('p6'), data: { k: 'changed' } });
     await store.compact(await store.currentRevision());

@@ -29,6 +29,7 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
+  resourceVersionMatch?: string;
 }
 
 export interface ListResult {
@@ -219,9 +220,17 @@ export class Registry {
       revision = tok.rv;
       startKey = root + tok.start;
       if (!startKey.startsWith(prefix)) throw badRequest('continue key is not valid: key is outside the listed range');
-    } else if (opts.resourceVersion && opts.resourceVersion !== '0' && opts.limit) {
+    } else if (opts.resourceVersion && opts.resourceVersion !== '0') {
+      // Exact: the list as of that revision; NotOlderThan (default): the latest, which must not be older.
       const rv = Number(opts.resourceVersion);
       if (!Number.isInteger(rv) || rv < 0) throw badRequest(`invalid resource version: ${opts.resourceVersion}`);
+      const current = await this.store.currentRevision();
+      if (rv > current)
+        throw statusError(504, 'Timeout', `Too large resource version: ${rv}, current: ${current}`, {
+          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }],
+          retryAfterSeconds: 1,
+        });
+      if (opts.resourceVersionMatch === 'Exact') revision = rv;
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     const items: KubeObject[] = [];
