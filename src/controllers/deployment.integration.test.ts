@@ -37,6 +37,7 @@ before(async () => {
   cl = await startTestCluster({ nodes: ['node-1'] });
 });
 after(async () => {
+  if (process.env.SKIFF_TEST_LOGS) process.stderr.write(cl?.logs() ?? '');
   await cl?.stop();
 });
 

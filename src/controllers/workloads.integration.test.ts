@@ -18,6 +18,7 @@ before(async () => {
   });
 });
 after(async () => {
+  if (process.env.SKIFF_TEST_LOGS) process.stderr.write(cl?.logs() ?? '');
   await cl?.stop();
 });
 

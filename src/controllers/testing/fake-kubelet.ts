@@ -20,10 +20,22 @@ export interface FakeKubeletOptions {
 export function startFakeKubelet(client: KubeClient, opts: FakeKubeletOptions): { stop(): void; informer: Informer<Pod> } {
   const inf = new Informer<Pod>(client, RESOURCES.pods, {});
   const busy = new Set<string>();
-  const handle = async (p: Pod) => {
+  const dirty = new Set<string>();
+  let stopped = false;
+  // Events that arrive while a pod is being handled are not dropped: the pod is handled again from the
+  // cache afterwards; failed writes (e.g. a 409 from a concurrent write) are retried.
+  const handle = async (p: Pod): Promise<void> => {
     const key = keyOf(p);
-    if (!p.spec.nodeName || !opts.nodes.includes(p.spec.nodeName) || busy.has(key)) return;
+    if (!p.spec.nodeName || !opts.nodes.includes(p.spec.nodeName)) return;
+    if (busy.has(key)) {
+      dirty.add(key);
+      return;
+    }
     busy.add(key);
+    let failed = false;
+    const fail = () => {
+      failed = true;
+    };
     try {
       if (p.metadata.deletionTimestamp) {
         await client.delete(RESOURCES.pods, p.metadata.namespace, p.metadata.name!, { gracePeriodSeconds: 0 }).catch(() => {});
@@ -41,7 +53,7 @@ export function startFakeKubelet(client: KubeClient, opts: FakeKubeletOptions): 
             ],
             containerStatuses: p.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { terminated: { exitCode: done === 'Succeeded' ? 0 : 1, reason: done === 'Succeeded' ? 'Completed' : 'Error' } } })),
           },
-        }, 'merge', { subresource: 'status' }).catch(() => {});
+        }, 'merge', { subresource: 'status' }).catch(fail);
         return;
       }
       if (done) return;
@@ -63,14 +75,26 @@ export function startFakeKubelet(client: KubeClient, opts: FakeKubeletOptions): 
           ],
           containerStatuses: p.spec.containers.map((c) => ({ name: c.name, ready, started: true, restartCount: 0, image: c.image, imageID: '', state: { running: { startedAt: now } } })),
         },
-      }, 'merge', { subresource: 'status' }).catch(() => {});
+      }, 'merge', { subresource: 'status' }).catch(fail);
     } finally {
       busy.delete(key);
+      if (!stopped && (failed || dirty.delete(key))) {
+        setTimeout(() => {
+          const cur = inf.cache.get(key);
+          if (cur) void handle(cur);
+        }, failed ? 100 : 0);
+      }
     }
   };
   inf.addEventHandler({ add: (p) => void handle(p), update: (_o, p) => void handle(p) });
   inf.start();
-  return { stop: () => inf.stop(), informer: inf };
+  return {
+    stop: () => {
+      stopped = true;
+      inf.stop();
+    },
+    informer: inf,
+  };
 }
 
 function hashCode(s: string): number {
