@@ -348,6 +348,26 @@ export class ApiHandler {
       }
       case 'scale':
         return this.scale(req, res, r, info, q);
+      case 'finalize': {
+        // Namespaces: a PUT that writes spec.finalizers only (how finalizers are released upstream).
+        if (method !== 'PUT') break;
+        const body = (await this.objectBody(req, r)) as KubeObject;
+        const finalizers = (body.spec as { finalizers?: unknown } | undefined)?.finalizers;
+        const out = await this.reg.guaranteedUpdate(
+          r,
+          ns,
+          info.name,
+          (cur) => {
+            const spec = { ...((cur.spec ?? {}) as Record<string, unknown>) };
+            if (finalizers === undefined) delete spec.finalizers;
+            else spec.finalizers = finalizers;
+            cur.spec = spec;
+            return cur;
+          },
+          { fieldManager, dryRun, pinnedRV: body.metadata?.resourceVersion || undefined },
+        );
+        return this.sendObject(req, res, r, 200, out, q);
+      }
       case 'binding': {
         if (method !== 'POST') break;
         const body = await this.objectBody(req, undefined);

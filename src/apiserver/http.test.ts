@@ -137,6 +137,17 @@ describe('API wire details', () => {
     if (bad[0]?.type === 'ERROR') assert.equal(bad[0].object.code, 410);
   });
 
+  it('namespaces/finalize releases a terminating namespace', async () => {
+    const N = '/api/v1/namespaces';
+    assert.equal((await srv.request('POST', N, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fin' } })).status, 201);
+    const ns = (await srv.request('GET', `${N}/fin`)).json();
+    assert.deepEqual(ns.spec.finalizers, ['kubernetes']);
+    const put = await srv.request('PUT', `${N}/fin/finalize`, { ...ns, spec: { finalizers: [] } });
+    assert.equal(put.status, 200, put.text);
+    assert.equal((await srv.request('DELETE', `${N}/fin`)).status, 200);
+    assert.equal((await srv.request('GET', `${N}/fin`)).status, 404, 'no finalizer left: deleted at once');
+  });
+
   it('status and scale subresources, binding, eviction, log/exec without an agent', async () => {
     const dep = {
       apiVersion: 'apps/v1',
