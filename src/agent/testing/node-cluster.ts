@@ -69,6 +69,11 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false> | T
   }
 }
 
+/** A child killed by a signal has signalCode set and exitCode null. */
+function exited(c: ChildProcess): boolean {
+  return c.exitCode !== null || c.signalCode !== null;
+}
+
 function mountsUnder(dir: string): string[] {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   return fs
@@ -78,6 +83,61 @@ function mountsUnder(dir: string): string[] {
     .map((l) => l.split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
     .filter((m) => m === dir || m.startsWith(prefix))
     .sort((a, b) => b.length - a.length);
+}
+
+/** Force-removes everything a node cluster under `dir` may have left: runc containers, conmon, networking, mounts, cgroups. */
+export async function cleanupNodeDir(dir: string): Promise<void> {
+  const dataDir = path.join(dir, 'data');
+  const runDir = path.join(dir, 'run');
+  // Anything the orderly path left: runc containers (and their conmon), mounts, networking, cgroups.
+  const runcRoot = path.join(runDir, 'runc');
+  const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+  for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
+    spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
+    spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+  }
+  for (const sub of ['c', 'x']) {
+    let ids: string[] = [];
+    try {
+      ids = fs.readdirSync(path.join(runDir, sub));
+    } catch {
+      ids = [];
+    }
+    for (const id of ids) {
+      for (const f of ['conmon.pid']) {
+        let pid = 0;
+        try {
+          pid = Number(fs.readFileSync(path.join(runDir, sub, id, f), 'utf8')) || 0;
+        } catch {
+          pid = 0;
+        }
+        if (pid > 1) {
+          try {
+            const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            if (cmdline.includes(dir)) process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    }
+  }
+  try {
+    const { NetworkManager } = await import('../../network/manager');
+    await NetworkManager.purge({ dataDir: path.join(dataDir, 'agent', 'network'), runDir });
+  } catch {
+    /* nothing to purge */
+  }
+  for (const m of mountsUnder(dir)) {
+    if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  }
+  const parent = `skiff-${crypto.createHash('sha256').update(path.resolve(runDir)).digest('hex').slice(0, 10)}`;
+  try {
+    const { removeCgroupParent } = await import('../../engine/runtime/cgroups');
+    await removeCgroupParent(parent);
+  } catch {
+    /* none */
+  }
 }
 
 export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: string[]; busybox?: boolean } = {}): Promise<NodeCluster> {
@@ -102,7 +162,7 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
     c.stderr!.on('data', (d) => (out += d));
     const deadline = Date.now() + 90_000;
     for (;;) {
-      if (c.exitCode !== null) throw new Error(`skiff server exited: ${out}`);
+      if (exited(c)) throw new Error(`skiff server exited: ${out}`);
       if (Date.now() > deadline) throw new Error(`skiff server did not become ready: ${out}`);
       if (/node \S+ ready/.test(out.split('\n').slice(-20).join('\n')) && fs.existsSync(kubeconfig)) {
         try {
@@ -118,56 +178,11 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
     }
   };
 
-  const forceClean = async () => {
-    // Anything the orderly path left: runc containers (and their conmon), mounts, networking, cgroups.
-    const runcRoot = path.join(runDir, 'runc');
-    const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
-    for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
-      spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
-      spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
-    }
-    for (const sub of ['c', 'x']) {
-      let ids: string[] = [];
-      try {
-        ids = fs.readdirSync(path.join(runDir, sub));
-      } catch {
-        ids = [];
-      }
-      for (const id of ids) {
-        for (const f of ['conmon.pid']) {
-          const pid = Number(fs.readFileSync(path.join(runDir, sub, id, f), { encoding: 'utf8', flag: 'r' }) || 0);
-          if (pid > 1) {
-            try {
-              const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-              if (cmdline.includes(dir)) process.kill(pid, 'SIGKILL');
-            } catch {
-              /* gone */
-            }
-          }
-        }
-      }
-    }
-    try {
-      const { NetworkManager } = await import('../../network/manager');
-      await NetworkManager.purge({ dataDir: path.join(dataDir, 'agent', 'network'), runDir });
-    } catch {
-      /* nothing to purge */
-    }
-    for (const m of mountsUnder(dir)) {
-      if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
-    }
-    const parent = `skiff-${crypto.createHash('sha256').update(path.resolve(runDir)).digest('hex').slice(0, 10)}`;
-    try {
-      const { removeCgroupParent } = await import('../../engine/runtime/cgroups');
-      await removeCgroupParent(parent);
-    } catch {
-      /* none */
-    }
-  };
+  const forceClean = () => cleanupNodeDir(dir);
 
   const stopChild = async (signal: NodeJS.Signals) => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || exited(c)) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         c.kill('SIGKILL');
@@ -216,7 +231,7 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
     },
     async stop() {
       try {
-        if (child && child.exitCode === null) {
+        if (child && !exited(child)) {
           await cl.kubectl(['delete', 'deployments,replicasets,jobs,pods', '--all', '-A', '--wait=false', '--grace-period=0', '--force'], { allowFail: true, timeoutMs: 30_000 });
           await eventually(async () => (await cl.docker(['ps', '-aq'], { allowFail: true })).stdout.trim() === '', 'containers removed', 45_000).catch(() => undefined);
         }
@@ -229,4 +244,14 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
     },
   };
   return cl;
+}
+
+// `node dist/src/agent/testing/node-cluster.js DIR...`: manual cleanup of a crashed test's leftovers.
+if (require.main === module) {
+  void (async () => {
+    for (const d of process.argv.slice(2)) {
+      await cleanupNodeDir(path.resolve(d));
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  })();
 }
