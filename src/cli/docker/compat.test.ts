@@ -87,6 +87,9 @@ test('version and info talk to the engine', opts, async () => {
   const v = await ok('version');
   assert.match(v.stdout, /^Client:\n Version: /);
   assert.match(v.stdout, /\nServer: skiff\n Engine:\n  Version: +28\.2\.2-skiff\n  API version: +1\.50 \(minimum version/);
+  // The server half is printed from the same fields docker reads.
+  const d = await docker('version');
+  assert.equal(v.stdout.slice(v.stdout.indexOf('\nServer:')), d.stdout.slice(d.stdout.indexOf('\nServer:')));
   await same('version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}');
   await same('info', '--format', '{{.Name}} {{.OSType}} {{json .Plugins.Volume}}');
   const i = await ok('info');
@@ -240,6 +243,42 @@ test('detached container: ps, logs, exec, inspect, stats, top, stop, rm', opts, 
   await ok('rm', 'skiff-cli-web2');
   await same('inspect', 'skiff-cli-web2');
   await same('rm', 'skiff-cli-web2');
+});
+
+test('logs -f follows to the end; signals reach the container; health shows in ps', opts, async () => {
+  await ok('run', '-d', '--name', 'skiff-cli-follow', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo tick-$i; sleep 1; done');
+  const f = await ok('logs', '-f', 'skiff-cli-follow'); // returns when the container exits
+  assert.equal(f.stdout, 'tick-1\ntick-2\ntick-3\n');
+  await same('ps', '-a', '--filter', 'name=skiff-cli-follow', '--filter', 'status=exited', '--format', '{{.Names}} {{.State}}');
+  await ok('rm', 'skiff-cli-follow');
+
+  // docker's --sig-proxy: SIGTERM to the client becomes a kill of the container, whose trap decides the exit.
+  const child = spawn(process.execPath, [SKIFF, 'run', '--rm', '--name', 'skiff-cli-sig', 'busybox', 'sh', '-c', 'trap "echo trapped; exit 9" TERM; echo ready; while true; do sleep 0.1; done'], {
+    env: { ...process.env, DOCKER_HOST: engine.host },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  await waitFor(async () => out.includes('ready'));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  assert.equal(await code, 9);
+  clearTimeout(killer);
+  assert.equal(out, 'ready\ntrapped\n');
+
+  await ok('run', '-d', '--name', 'skiff-cli-hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '500ms', '--health-retries', '1', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 300');
+  await waitFor(async () => (await skiff('inspect', '-f', '{{.State.Health.Status}}', 'skiff-cli-hc')).stdout === 'healthy\n');
+  const ps = await ok('ps', '--filter', 'name=skiff-cli-hc', '--format', '{{.Status}}');
+  assert.match(ps.stdout, /^Up .* \(healthy\)\n$/);
+  await same('inspect', '-f', '{{json .Config.Healthcheck}}', 'skiff-cli-hc');
+  await ok('rm', '-f', 'skiff-cli-hc');
+
+  const none = await ok('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net');
+  assert.equal(none.stdout, 'lo\n');
+  const det = await ok('run', '-d', '--rm', 'busybox', 'true');
+  const id = det.stdout.trim();
+  await waitFor(async () => (await skiff('inspect', id)).code === 1);
 });
 
 test('exec on a stopped container and start -a report like docker', opts, async () => {

@@ -71,14 +71,17 @@ const version: Command = {
       for (const c of comps) {
         lines.push(` ${c.Name}:`);
         if (c.Name === 'Engine') {
+          // docker prints the Engine component's Version and Details (not the top-level fields).
+          const d = (c.Details ?? {}) as Record<string, string>;
+          const f = (k: string) => d[k] ?? '';
           lines.push(
-            `  Version:          ${server.Version}`,
-            `  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion})`,
-            `  Go version:       ${server.GoVersion}`,
-            `  Git commit:       ${server.GitCommit}`,
-            `  Built:            ${server.BuildTime}`,
-            `  OS/Arch:          ${server.Os}/${server.Arch}`,
-            `  Experimental:     ${Boolean(server.Experimental)}`,
+            `  Version:          ${c.Version ?? ''}`,
+            `  API version:      ${f('ApiVersion')} (minimum version ${f('MinAPIVersion')})`,
+            `  Go version:       ${f('GoVersion')}`,
+            `  Git commit:       ${f('GitCommit')}`,
+            `  Built:            ${f('BuildTime')}`,
+            `  OS/Arch:          ${f('Os')}/${f('Arch')}`,
+            `  Experimental:     ${f('Experimental')}`,
           );
         } else {
           lines.push(`  Version:          ${c.Version}`);
