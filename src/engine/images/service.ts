@@ -10,7 +10,6 @@ import { chainIds, isDigest, shortId } from './digest';
 import { ImageMetadata, type StoredImage } from './metadata';
 import { MediaType, type Descriptor, type ImageConfigBlob, type Manifest } from './oci';
 import {
-  familiarName,
   familiarString,
   fullName,
   parseReference,
@@ -154,6 +153,11 @@ export class ImageService implements ImageLookup {
 
   async resolve(ref: string): Promise<ImageRecord> {
     return this.record(this.lookup(ref));
+  }
+
+  /** The config if it was read before (sync; list filters). */
+  configCached(id: string): ImageConfigBlob | undefined {
+    return this.configs.get(id);
   }
 
   async config(id: string): Promise<ImageConfigBlob> {
@@ -527,20 +531,6 @@ export class ImageService implements ImageLookup {
     }
     return { deleted, reclaimed };
   }
-
-  /** Images whose familiar name matches a reference filter (Docker's path.Match on name and name:tag). */
-  matchesReference(rec: ImageRecord, pattern: string): boolean {
-    const re = globToRegExp(pattern);
-    for (const t of rec.repoTags) {
-      const p = parseReference(t);
-      if (re.test(familiarName(p)) || re.test(familiarString(p))) return true;
-    }
-    for (const d of rec.repoDigests) {
-      const p = parseReference(d);
-      if (re.test(familiarName(p)) || re.test(familiarString(p))) return true;
-    }
-    return false;
-  }
 }
 
 /** True when ref is (a prefix of) the id rather than a name. */
@@ -555,25 +545,6 @@ function displayRef(ref: string): string {
   } catch {
     return ref;
   }
-}
-
-/** Go's path.Match subset Docker uses for the reference filter: * ? and [...] within one segment. */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i);
-      if (end === -1) re += '\\[';
-      else {
-        re += '[' + pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
 
 export function isNotFound(err: unknown): boolean {

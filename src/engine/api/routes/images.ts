@@ -13,6 +13,7 @@ import { familiarString, parseReference, withDefaultTag } from '../../images/ref
 import { loadArchive } from '../../images/archive-load';
 import { saveArchive } from '../../images/archive-save';
 import { importRootfs } from '../../images/import';
+import { filterImages, parseImageFilter, unixOf } from '../../images/filters';
 import type { HistoryEntry } from '../../images/oci';
 
 export interface ImageRouteDeps {
@@ -25,59 +26,30 @@ export interface ImageRouteDeps {
   pull?: (ref: string, progress: (msg: Record<string, unknown>) => void) => Promise<void>;
 }
 
-const unix = (rfc3339: string) => Math.floor(new Date(rfc3339).getTime() / 1000) || 0;
 
 export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void {
   const { images } = deps;
+  /** before/since name an image: its creation time. */
+  const createdOf = (ref: string): number => {
+    let img;
+    try {
+      img = images.lookup(ref);
+    } catch {
+      throw invalid(`No such image: ${ref}`);
+    }
+    const cfg = images.configCached(img.id);
+    return unixOf(cfg?.created ?? img.addedAt);
+  };
 
   router.get('/images/json', async ({ res, query }) => {
-    const filters = parseFilters(query.get('filters'));
+    const raw = parseFilters(query.get('filters'));
     // Legacy `filter=` (a reference pattern).
     const legacy = query.get('filter');
-    if (legacy) filters.set('reference', [...(filters.get('reference') ?? []), legacy]);
-    const all = await images.list();
-    const byRef = (ref: string) => {
-      try {
-        return images.lookup(ref);
-      } catch {
-        throw invalid(`No such image: ${ref}`);
-      }
-    };
-    const before = filters.get('before')?.[0];
-    const since = filters.get('since')?.[0];
-    const beforeT = before ? unix((await images.record(byRef(before))).created) : undefined;
-    const sinceT = since ? unix((await images.record(byRef(since))).created) : undefined;
-    for (const name of filters.keys()) {
-      if (!['reference', 'dangling', 'label', 'before', 'since', 'until'].includes(name)) {
-        throw invalid(`invalid filter '${name}'`);
-      }
-    }
-    const dangling = filters.get('dangling')?.[0];
-    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw invalid(`invalid filter 'dangling=${dangling}'`);
-    }
-    const out = all
-      .filter((rec) => {
-        if (dangling !== undefined && (rec.repoTags.length === 0) !== (dangling === 'true' || dangling === '1')) return false;
-        const refs = filters.get('reference');
-        if (refs?.length) {
-          // Docker shows only the names that matched.
-          const tags = rec.repoTags.filter((t) => refs.some((p) => images.matchesReference({ ...rec, repoTags: [t], repoDigests: [] }, p)));
-          const digests = rec.repoDigests.filter((t) => refs.some((p) => images.matchesReference({ ...rec, repoTags: [], repoDigests: [t] }, p)));
-          if (tags.length === 0 && digests.length === 0) return false;
-          rec.repoTags = tags;
-          rec.repoDigests = digests;
-        }
-        for (const l of filters.get('label') ?? []) {
-          const [k, ...rest] = l.split('=');
-          const labels = rec.config.Labels ?? {};
-          if (rest.length === 0 ? !(k in labels) : labels[k] !== rest.join('=')) return false;
-        }
-        if (beforeT !== undefined && unix(rec.created) >= beforeT) return false;
-        if (sinceT !== undefined && unix(rec.created) <= sinceT) return false;
-        return true;
-      })
-      .sort((a, b) => unix(b.created) - unix(a.created))
+    if (legacy) raw.set('reference', [...(raw.get('reference') ?? []), legacy]);
+    const records = await images.list(); // also caches every config, which createdOf reads
+    const filter = parseImageFilter(raw, createdOf);
+    const out = filterImages(records, filter)
+      .sort((a, b) => unixOf(b.created) - unixOf(a.created))
       .map((rec) => summary(rec, images.containersOf(rec.id)));
     sendJson(res, 200, out);
   });
@@ -85,18 +57,14 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
   router.get('/images/search', ({ res }) => sendJson(res, 200, []));
 
   router.post('/images/prune', async ({ res, query }) => {
-    const filters = parseFilters(query.get('filters'));
-    const dangling = filters.get('dangling')?.[0];
-    const all = dangling === 'false' || dangling === '0';
-    const labels = filters.get('label') ?? [];
+    const raw = parseFilters(query.get('filters'));
+    await images.list(); // caches configs
+    const filter = parseImageFilter(raw, createdOf, Date.now(), ['dangling', 'label', 'until']);
+    // dangling=false (docker image prune -a): every image no container uses; otherwise dangling ones only.
+    const all = filter.dangling === false;
     const { deleted, reclaimed } = await images.prune({
       all,
-      filter: (rec) =>
-        labels.every((l) => {
-          const [k, ...rest] = l.split('=');
-          const v = (rec.config.Labels ?? {})[k];
-          return rest.length === 0 ? v !== undefined : v === rest.join('=');
-        }),
+      filter: (rec) => filterImages([rec], { ...filter, dangling: undefined }).length === 1,
     });
     sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
@@ -217,7 +185,7 @@ function summary(rec: ImageRecord, containers: number): Record<string, unknown> 
     ParentId: '',
     RepoTags: rec.repoTags,
     RepoDigests: rec.repoDigests,
-    Created: unix(rec.created),
+    Created: unixOf(rec.created),
     Size: rec.size,
     SharedSize: -1,
     Labels: rec.config.Labels ?? {},
@@ -281,7 +249,7 @@ function history(d: ImageDetails): Array<Record<string, unknown>> {
     }
     return {
       Id: '<missing>',
-      Created: unix(h.created ?? d.created),
+      Created: unixOf(h.created ?? d.created),
       CreatedBy: h.created_by ?? '',
       Tags: null as string[] | null,
       Size: size,
