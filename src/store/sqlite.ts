@@ -245,6 +245,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly opts: Required<Omit<SqliteStoreOptions, 'file'>>;
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
+  /** Runs a function inside one read transaction (BEGIN DEFERRED: a snapshot from its first read). */
+  private readonly readTxn: (fn: () => unknown) => unknown;
   private readonly writer: WriterChannel | undefined;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
@@ -291,6 +293,7 @@ export class SqliteStore implements Store {
       this.writer = this.opts.writerThread ? workerChannel(wopts) : inlineChannel(wopts);
     }
     this.stmt = this.prepare();
+    this.readTxn = this.db.transaction((fn: () => unknown) => fn());
     this.lastDispatched = this.readRevision();
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
@@ -374,13 +377,31 @@ export class SqliteStore implements Store {
 
   async get(key: string, opts?: GetOptions): Promise<KeyValue | undefined> {
     this.checkOpen();
-    const rev = this.readRevisionFor(opts?.revision);
-    const row = (opts?.revision ? this.stmt.atRev.get(key, rev) : this.stmt.latest.get(key)) as Row | undefined;
-    return row && !row.deleted ? toKv(row) : undefined;
+    if (!opts?.revision) {
+      const row = this.stmt.latest.get(key) as Row | undefined;
+      return row && !row.deleted ? toKv(row) : undefined;
+    }
+    return this.snapshot(() => {
+      const rev = this.readRevisionFor(opts.revision);
+      const row = this.stmt.atRev.get(key, rev) as Row | undefined;
+      return row && !row.deleted ? toKv(row) : undefined;
+    });
+  }
+
+  /**
+   * Run reads in one read transaction: the compaction check and the rows come from the same snapshot, so a
+   * compaction committed meanwhile by the writer thread cannot remove rows between the two.
+   */
+  private snapshot<T>(fn: () => T): T {
+    return this.readTxn(fn) as T;
   }
 
   async list(prefix: string, opts?: ListOptions): Promise<ListResult> {
     this.checkOpen();
+    return this.snapshot(() => this.listNow(prefix, opts));
+  }
+
+  private listNow(prefix: string, opts?: ListOptions): ListResult {
     const rev = this.readRevisionFor(opts?.revision);
     const { lo, hi } = listRange(prefix, opts?.startKey);
     const limit = opts?.limit && opts.limit > 0 ? opts.limit : 0;
@@ -564,19 +585,22 @@ export class SqliteStore implements Store {
         // Replay history in batches; the batch that comes back short is the end of the table, and joining the
         // live fan-out in that same synchronous step guarantees no write slips between replay and live.
         for (;;) {
-          const compacted = this.readCompactRev();
-          if (cursor < compacted) {
-            throw gone(`Watch from revision ${cursor} is no longer possible: compacted revision is ${compacted}`, {
-              compactRevision: compacted,
-            });
-          }
-          const rows = this.stmt.history.all({
-            after: cursor,
-            upto: Number.MAX_SAFE_INTEGER,
-            lo,
-            hi,
-            limit: REPLAY_BATCH,
-          }) as HistoryRow[];
+          const from = cursor;
+          const rows = this.snapshot(() => {
+            const compacted = this.readCompactRev();
+            if (from < compacted) {
+              throw gone(`Watch from revision ${from} is no longer possible: compacted revision is ${compacted}`, {
+                compactRevision: compacted,
+              });
+            }
+            return this.stmt.history.all({
+              after: from,
+              upto: Number.MAX_SAFE_INTEGER,
+              lo,
+              hi,
+              limit: REPLAY_BATCH,
+            }) as HistoryRow[];
+          });
           if (rows.length > 0) cursor = rows[rows.length - 1].id;
           if (rows.length < REPLAY_BATCH) {
             watcher = new Watcher(prefix, cursor);
