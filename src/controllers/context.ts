@@ -25,8 +25,8 @@ export class ControllerContext {
     const key = `${res.group}/${res.plural}`;
     let inf = this.informers.get(key);
     if (!inf) {
+      // Informers back off on the real clock: their retries are I/O, not controller logic a test drives.
       inf = new Informer<KObject>(this.client, res, {
-        clock: this.clock,
         indexers: { owner: byOwnerUid },
         onError: (e) => this.log(`informer ${res.plural}: ${e instanceof Error ? e.message : e}`),
       });

@@ -3,17 +3,14 @@
  * controllers and the fake kubelet stand-in running in the test process, plus a kubectl runner with a
  * fresh cache dir. Everything is torn down in stop(), also when the test failed.
  */
-import { execFile, spawn, ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { KubeClient } from '../../client/client';
+import { startTestServer, eventually } from '../../client/testing/server';
 import { RESOURCES } from '../../client/resources';
 import { startScheduler, Scheduler } from '../../scheduler/scheduler';
 import { startControllers, ControllerManager } from '../manager';
 import { startFakeKubelet, FakeKubeletOptions } from './fake-kubelet';
-
-const REPO = path.resolve(__dirname, '../../../..');
 
 export interface TestCluster {
   dir: string;
@@ -37,38 +34,15 @@ export async function addFakeNode(client: KubeClient, name: string, alloc: { cpu
 }
 
 export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<FakeKubeletOptions, 'nodes'>; scheduler?: boolean; controllers?: boolean } = {}): Promise<TestCluster> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-ctl-'));
-  const dataDir = path.join(dir, 'data');
-  let out = '';
-  // SKIFF_BIN lets a developer point the tests at another build of the binary.
-  const child: ChildProcess = spawn(process.execPath, [process.env.SKIFF_BIN ?? path.join(REPO, 'bin/skiff'), 'server', '--data-dir', dataDir, '--listen-port', '0', '--disable-agent'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const kubeconfig = path.join(dataDir, 'kubeconfig.yaml');
-  const deadline = Date.now() + 60_000;
-  let client: KubeClient | undefined;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`skiff server exited: ${out}`);
-    if (fs.existsSync(kubeconfig)) {
-      try {
-        client = KubeClient.fromKubeconfig(kubeconfig);
-        await client.request('GET', '/readyz');
-        break;
-      } catch {
-        client?.close();
-        client = undefined;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!client) {
-    child.kill('SIGKILL');
-    throw new Error(`skiff server did not become ready: ${out}`);
-  }
+  const server = await startTestServer();
+  const { dir, kubeconfig, client } = server;
   const nodes = opts.nodes ?? ['node-1'];
-  for (const n of nodes) await addFakeNode(client, n);
+  try {
+    for (const n of nodes) await addFakeNode(client, n);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
   const sched: Scheduler | undefined = opts.scheduler === false ? undefined : startScheduler(client, { log });
@@ -81,7 +55,7 @@ export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<
     dir,
     kubeconfig,
     client: c,
-    logs: () => `${out}\n${logs.join('\n')}`,
+    logs: () => `${server.output()}\n${logs.join('\n')}`,
     kubectl(args, o = {}) {
       return new Promise((resolve, reject) => {
         const p = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], { timeout: o.timeoutMs ?? 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -96,36 +70,9 @@ export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<
       kubelet.stop();
       mgr?.stop();
       sched?.stop();
-      c.close();
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r(undefined);
-        }, 10_000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          r(undefined);
-        });
-      });
-      fs.rmSync(dir, { recursive: true, force: true });
+      await server.stop();
     },
   };
 }
 
-/** Polls until fn returns a truthy value; throws with the last value after the timeout. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually };
