@@ -49,6 +49,7 @@ export interface NewLayer {
 
 export interface ImageDetails extends ImageRecord {
   manifestDigest: string;
+  manifestDescriptor: Descriptor;
   configBlob: ImageConfigBlob;
   layers: LayerInfo[];
   lastTagTime?: string;
@@ -203,9 +204,12 @@ export class ImageService implements ImageLookup {
   async details(ref: string): Promise<ImageDetails> {
     const img = this.lookup(ref);
     const rec = await this.record(img);
+    const manifestBytes = await this.content.readBlob(img.manifestDigest);
+    const manifestMediaType = (JSON.parse(manifestBytes.toString('utf8')) as Manifest).mediaType ?? MediaType.ociManifest;
     return {
       ...rec,
       manifestDigest: img.manifestDigest,
+      manifestDescriptor: { mediaType: manifestMediaType, digest: img.manifestDigest, size: manifestBytes.length },
       configBlob: await this.config(img.id),
       layers: await this.layersOf(img.id),
       lastTagTime: img.lastTagTime,

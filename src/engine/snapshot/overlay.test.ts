@@ -133,3 +133,19 @@ test('volatile mounts can be mounted again (restart of a --rm style container); 
   await snap.settle();
   assert.deepEqual(fs.readdirSync(path.join(tmp, 'snapshots', 'containers')), []);
 });
+
+test('a directory whited out and recreated in one layer hides the lower directory (becomes opaque)', async () => {
+  const base = tarArchive([dir('d/'), file('d/old', 'o'), dir('e/'), file('e/old', 'o')]);
+  const top = tarArchive([{ header: { path: '.wh.d' } }, file('d/new', 'n'), { header: { path: '.wh.e' } }, dir('e/')]);
+  images.set('imgw', [base, top]);
+  await snap.prepare('w1', 'imgw');
+  const target = path.join(tmp, 'mntw');
+  try {
+    await snap.mount('w1', target);
+    assert.deepEqual(fs.readdirSync(path.join(target, 'd')), ['new']);
+    assert.deepEqual(fs.readdirSync(path.join(target, 'e')), []);
+  } finally {
+    await snap.unmount(target);
+  }
+  await snap.remove('w1');
+});

@@ -141,6 +141,7 @@ class LayerWriter {
       if (!st) {
         fs.mkdirSync(cur, { mode: 0o755 });
         this.knownDirs.add(prefix);
+        this.supersedeWhiteout(prefix);
         continue;
       }
       if (st.isSymbolicLink()) {
@@ -148,6 +149,18 @@ class LayerWriter {
       }
       if (!st.isDirectory()) throw hostile(`parent "${parts.slice(0, i + 1).join('/')}" of "${rel}" is not a directory`);
       this.knownDirs.add(prefix);
+    }
+  }
+
+  /**
+   * A directory made where this layer whited out the same path (".wh.d" then "d/x"): the lower "d" must
+   * stay hidden, so the pending whiteout becomes an opaque directory.
+   */
+  private supersedeWhiteout(rel: string): void {
+    const s = this.specials.get(rel);
+    if (s && s.header.type === 'char') {
+      this.specials.delete(rel);
+      this.opaque.add(rel);
     }
   }
 
@@ -216,6 +229,7 @@ class LayerWriter {
     const gid = e.gid ?? 0;
     const mtime = e.mtime ? e.mtime.getTime() / 1000 : 0;
     this.ensureParents(rel);
+    if (e.type === 'Directory') this.supersedeWhiteout(rel);
     this.specials.delete(rel);
     const abs = this.abs(rel);
 
@@ -250,7 +264,8 @@ class LayerWriter {
         e.on('data', (chunk: Buffer) => {
           if (this.failure) return;
           try {
-            fs.writeSync(fd, chunk);
+            let off = 0;
+            while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
             this.size += chunk.length;
           } catch (err) {
             this.failure ??= err;

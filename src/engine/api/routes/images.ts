@@ -231,7 +231,7 @@ function inspect(d: ImageDetails): Record<string, unknown> {
     },
     RootFS: { Type: 'layers', Layers: d.diffIds },
     Metadata: { LastTagTime: d.lastTagTime ?? '0001-01-01T00:00:00Z' },
-    Descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: d.manifestDigest },
+    Descriptor: d.manifestDescriptor,
   };
 }
 
