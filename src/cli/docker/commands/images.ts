@@ -6,7 +6,7 @@ import { CliError, encRef, forEachArg } from '../command';
 import { ellipsis, formatList, shortId } from '../format';
 import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
-import { displayJsonMessages, pullImage, splitRef } from './pull';
+import { displayJsonMessages, normalizeName, pullImage, splitRef } from './pull';
 import { goTimeString } from './ps';
 import { prune } from './lifecycle';
 
@@ -262,6 +262,8 @@ const pull: Command = {
     ],
   },
   async run(ctx) {
+    const ref = splitRef(ctx.args[0]);
+    if (!ref.tag && !ref.digest && !ctx.v['all-tags'] && !ctx.v.quiet) ctx.out('Using default tag: latest\n');
     await pullImage({ ...ctx, err: ctx.out } as Ctx, ctx.args[0], Boolean(ctx.v.quiet));
     if (ctx.v.quiet) {
       const { name, tag: t, digest } = splitRef(ctx.args[0]);
@@ -284,7 +286,8 @@ const push: Command = {
   },
   async run(ctx) {
     const { name, tag: t } = splitRef(ctx.args[0]);
-    const res = await ctx.client.request('POST', `/images/${encRef(name)}/push`, {
+    if (!t && !ctx.v['all-tags'] && !ctx.v.quiet) ctx.out('Using default tag: latest\n');
+    const res = await ctx.client.request('POST', `/images/${encRef(normalizeName(name))}/push`, {
       query: { tag: ctx.v['all-tags'] ? undefined : (t ?? 'latest') },
       headers: { 'X-Registry-Auth': 'e30=' },
     });

@@ -23,6 +23,15 @@ export function splitRef(ref: string): { name: string; tag?: string; digest?: st
   return { name: rest, digest };
 }
 
+/** docker's reference.ParseNormalizedNamed for the name part: "busybox" → "docker.io/library/busybox". */
+export function normalizeName(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first);
+  if (hasDomain) return name;
+  return slash < 0 ? `docker.io/library/${name}` : `docker.io/${name}`;
+}
+
 /** Reads a JSON message stream to its end, printing progress; throws the stream's error. Returns aux values. */
 export async function displayJsonMessages(ctx: Ctx, res: IncomingMessage, quiet = false): Promise<Json[]> {
   const aux: Json[] = [];
@@ -62,7 +71,7 @@ export async function displayJsonMessages(ctx: Ctx, res: IncomingMessage, quiet 
 export async function pullImage(ctx: Ctx, image: string, quiet: boolean): Promise<void> {
   const { name, tag, digest } = splitRef(image);
   const res = await ctx.client.request('POST', '/images/create', {
-    query: { fromImage: name, tag: digest ?? tag ?? 'latest' },
+    query: { fromImage: normalizeName(name), tag: digest ?? tag ?? 'latest' },
     headers: { 'X-Registry-Auth': 'e30=' },
   });
   // docker prints pull progress to stderr when pulling for run/create.
