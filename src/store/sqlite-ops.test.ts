@@ -167,3 +167,41 @@ test('space is handed back when the store shrinks', async () => {
     cleanup();
   }
 });
+
+test('two writers on one file (as two processes would): revisions interleave, watches see both gap-free', async () => {
+  const { file, cleanup } = tempFile();
+  const a = new SqliteStore({ file, pollIntervalMs: 50 });
+  const b = new SqliteStore({ file, pollIntervalMs: 50 });
+  try {
+    const start = await a.currentRevision();
+    let started!: () => void;
+    const ready = new Promise<void>((r) => (started = r));
+    const total = 400;
+    const watching = collectWatch(a, '/two/', start, (evs) => evs.length >= total, { started, timeoutMs: 60_000 });
+    await ready;
+    const written: number[] = [];
+    await Promise.all(
+      [a, b].map(async (s, w) => {
+        for (let i = 0; i < total / 20; i++) {
+          const batch = await Promise.all(Array.from({ length: 10 }, (_, j) => s.create(`/two/${w}/${i}/${j}`, 'x')));
+          written.push(...batch.map((kv) => kv.modRevision));
+        }
+      }),
+    );
+    // Compare-and-swap holds across the two writers.
+    const k = await a.create('/two/cas', '0');
+    const results = await Promise.allSettled([a.update(k.key, 'a', k.modRevision), b.update(k.key, 'b', k.modRevision)]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const { events } = await watching;
+    const revs = events.map((e) => e.kv.modRevision).slice(0, total);
+    assert.deepEqual(
+      revs,
+      [...written].sort((x, y) => x - y),
+    );
+    assert.equal(new Set(written).size, total);
+  } finally {
+    await a.close();
+    await b.close();
+    cleanup();
+  }
+});
