@@ -79,6 +79,22 @@ export type DeleteStrategy = (obj: KubeObject) => KubeObject | undefined;
 /** Checks run before any create in a namespace (upstream's NamespaceLifecycle admission). */
 export type CreateAdmission = (r: ResourceInfo, obj: KubeObject) => Promise<void>;
 
+/**
+ * Side effects tied to one write of a kind (upstream's Service ClusterIP/NodePort allocators, see
+ * src/apiserver/allocators): beginWrite runs before defaulting/validation and may fill fields (it throws
+ * StatusErrors to refuse); commit runs once the store holds the object, revert when the write does not
+ * happen (validation, conflict retry, dry run, no-op). deleted runs once the object is gone from the store.
+ */
+export interface WriteTxn {
+  commit(): void;
+  revert(): void;
+}
+export interface ObjectHooks {
+  beginWrite(obj: KubeObject, old: KubeObject | undefined): WriteTxn;
+  deleted(obj: KubeObject): void;
+}
+const NO_TXN: WriteTxn = { commit: () => undefined, revert: () => undefined };
+
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 export const ORPHAN_FINALIZER = 'orphan';
 
@@ -111,6 +127,7 @@ export class Registry {
   private readonly byKind = new Map<string, ResourceInfo>();
   private readonly deleteStrategies = new Map<ResourceInfo, DeleteStrategy>();
   private readonly admissions: CreateAdmission[] = [];
+  private readonly objectHooks = new Map<ResourceInfo, ObjectHooks>();
 
   constructor(
     readonly store: Store,
@@ -145,6 +162,10 @@ export class Registry {
 
   addCreateAdmission(a: CreateAdmission): void {
     this.admissions.push(a);
+  }
+
+  setObjectHooks(r: ResourceInfo, h: ObjectHooks): void {
+    this.objectHooks.set(r, h);
   }
 
   // ---- keys and encoding ----
@@ -313,17 +334,25 @@ export class Registry {
         { reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' },
       ]);
     }
-    this.admit(r, obj, undefined);
-    for (const a of this.admissions) await a(r, obj);
+    const txn = this.objectHooks.get(r)?.beginWrite(obj, undefined) ?? NO_TXN;
+    try {
+      this.admit(r, obj, undefined);
+      for (const a of this.admissions) await a(r, obj);
+    } catch (e) {
+      txn.revert();
+      throw e;
+    }
     if (opts.fieldManager && this.patcher.updateManagedFields) this.patcher.updateManagedFields(undefined, obj, opts.fieldManager);
-    if (opts.dryRun) return obj;
+    if (opts.dryRun) return txn.revert(), obj;
     for (let attempt = 0; ; attempt++) {
       try {
         const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : undefined;
         const kv = await this.store.create(this.key(r, meta.namespace ?? '', meta.name!), this.encode(obj), lease ? { lease } : undefined);
         meta.resourceVersion = String(kv.modRevision);
+        txn.commit();
         return obj;
       } catch (e) {
+        if (!(isSkiffError(e, 'AlreadyExists') && generated && attempt < 7)) txn.revert();
         if (isSkiffError(e, 'AlreadyExists')) {
           if (generated && attempt < 7) {
             meta.name = meta.generateName + randomSuffix();
@@ -354,42 +383,52 @@ export class Registry {
       const pinned = opts.pinnedRV ?? desired.metadata?.resourceVersion;
       if (pinned && pinned !== String(cur.rev)) throw conflictStatus(r.group, r.plural, name);
       const next = this.prepareUpdate(r, cur.obj, desired, opts.subresource);
-      this.admit(r, next, cur.obj);
-      if (opts.fieldManager && this.patcher.updateManagedFields)
-        this.patcher.updateManagedFields(cur.obj, next, opts.fieldManager, opts.subresource);
-      if (opts.dryRun) return next;
-      // Nothing changed: upstream skips the write and returns the object at its current revision.
-      if (deepEqual(stripRV(next), stripRV(cur.obj))) return cur.obj;
-      if (
-        next.metadata?.deletionTimestamp &&
-        (next.metadata.finalizers ?? []).length === 0 &&
-        (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
-        !this.deleteStrategies.get(r)?.(next)
-      ) {
-        // The last finalizer is gone from an object being deleted: it goes now.
+      const hooks = opts.subresource === 'status' ? undefined : this.objectHooks.get(r);
+      const txn = hooks?.beginWrite(next, cur.obj) ?? NO_TXN;
+      let committed = false;
+      try {
+        this.admit(r, next, cur.obj);
+        if (opts.fieldManager && this.patcher.updateManagedFields)
+          this.patcher.updateManagedFields(cur.obj, next, opts.fieldManager, opts.subresource);
+        if (opts.dryRun) return next;
+        // Nothing changed: upstream skips the write and returns the object at its current revision.
+        if (deepEqual(stripRV(next), stripRV(cur.obj))) return cur.obj;
+        if (
+          next.metadata?.deletionTimestamp &&
+          (next.metadata.finalizers ?? []).length === 0 &&
+          (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
+          !this.deleteStrategies.get(r)?.(next)
+        ) {
+          // The last finalizer is gone from an object being deleted: it goes now.
+          try {
+            const kv = await this.store.delete(this.key(r, ns, name), cur.rev);
+            const out = clone(next);
+            out.metadata!.resourceVersion = String(kv.modRevision);
+            hooks?.deleted(cur.obj);
+            return out;
+          } catch (e) {
+            if (isSkiffError(e, 'Conflict') && !pinned && attempt < 20) continue;
+            if (isSkiffError(e, 'NotFound')) throw notFoundStatus(r.group, r.plural, name);
+            if (isSkiffError(e, 'Conflict')) throw conflictStatus(r.group, r.plural, name);
+            throw e;
+          }
+        }
         try {
-          const kv = await this.store.delete(this.key(r, ns, name), cur.rev);
-          const out = clone(next);
-          out.metadata!.resourceVersion = String(kv.modRevision);
-          return out;
+          // Every write restarts an object's TTL (a fresh lease); other objects keep theirs.
+          const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : cur.lease;
+          const kv = await this.store.update(this.key(r, ns, name), this.encode(next), cur.rev, lease ? { lease } : undefined);
+          next.metadata!.resourceVersion = String(kv.modRevision);
+          committed = true;
+          txn.commit();
+          return next;
         } catch (e) {
           if (isSkiffError(e, 'Conflict') && !pinned && attempt < 20) continue;
           if (isSkiffError(e, 'NotFound')) throw notFoundStatus(r.group, r.plural, name);
           if (isSkiffError(e, 'Conflict')) throw conflictStatus(r.group, r.plural, name);
           throw e;
         }
-      }
-      try {
-        // Every write restarts an object's TTL (a fresh lease); other objects keep theirs.
-        const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : cur.lease;
-        const kv = await this.store.update(this.key(r, ns, name), this.encode(next), cur.rev, lease ? { lease } : undefined);
-        next.metadata!.resourceVersion = String(kv.modRevision);
-        return next;
-      } catch (e) {
-        if (isSkiffError(e, 'Conflict') && !pinned && attempt < 20) continue;
-        if (isSkiffError(e, 'NotFound')) throw notFoundStatus(r.group, r.plural, name);
-        if (isSkiffError(e, 'Conflict')) throw conflictStatus(r.group, r.plural, name);
-        throw e;
+      } finally {
+        if (!committed) txn.revert();
       }
     }
   }
@@ -511,6 +550,7 @@ export class Registry {
         }
         const kv = await this.store.delete(this.key(r, ns, name), cur.rev);
         obj.metadata!.resourceVersion = String(kv.modRevision);
+        this.objectHooks.get(r)?.deleted(obj);
         return { object: obj, deleted: true };
       } catch (e) {
         if (isSkiffError(e, 'Conflict') && attempt < 20 && !pre?.resourceVersion) continue;

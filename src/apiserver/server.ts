@@ -29,6 +29,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Run the namespace controller and garbage collector (default true). */
   controllers?: boolean;
+  /** Set up before the listeners open, after the default namespaces exist (wiring.extensions: Service allocators). */
+  extensions?: Array<(registry: Registry) => Promise<void>>;
 }
 
 export interface RunningApiServer {
@@ -84,6 +86,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   if (opts.controllers !== false) await nsc.start();
   else nsc.ready = true;
+  for (const ext of opts.extensions ?? []) await ext(registry);
   if (opts.tls) {
     const s = https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler.handle);
     out.securePort = await listen(s as unknown as http.Server, opts.tls.port, opts.tls.host ?? '0.0.0.0');

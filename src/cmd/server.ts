@@ -4,6 +4,7 @@
  *
  *   skiff server --data-dir DIR [--listen-port 6443] [--bind-address 0.0.0.0] [--write-kubeconfig PATH]
  *                [--datastore-endpoint URL] [--insecure-port N] [--disable-agent]
+ *                [--service-cidr 10.43.0.0/16] [--service-node-port-range 30000-32767]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,9 @@ export interface ServerFlags {
   datastoreEndpoint?: string;
   insecurePort?: number;
   disableAgent: boolean;
+  /** ClusterIP range and NodePort range (src/apiserver/allocators). */
+  serviceCidr?: string;
+  serviceNodePortRange?: string;
 }
 
 /** Pure: argv → flags (accepts `--flag value` and `--flag=value`). */
@@ -60,6 +64,12 @@ export function parseServerFlags(argv: string[]): ServerFlags {
       case '--insecure-port':
         f.insecurePort = port(val());
         break;
+      case '--service-cidr':
+        f.serviceCidr = val();
+        break;
+      case '--service-node-port-range':
+        f.serviceNodePortRange = val();
+        break;
       case '--disable-agent':
         f.disableAgent = v === undefined || v !== 'false';
         break;
@@ -95,6 +105,14 @@ export async function runServer(argv: string[]): Promise<number> {
     tls: { cert: creds.serverCert, key: creds.serverKey, port: flags.listenPort, host: flags.bindAddress },
     insecurePort: flags.insecurePort,
     nodeConnector: flags.disableAgent ? undefined : slot,
+    extensions: wiring.extensions({
+      serviceNetwork: {
+        serviceCIDR: flags.serviceCidr,
+        nodePortRange: flags.serviceNodePortRange,
+        apiServer: { bindAddress: flags.bindAddress, port: flags.listenPort },
+        log: (m) => process.stderr.write(`skiff server: ${m}\n`),
+      },
+    }),
     // Idle time between watch bookmarks (upstream: about a minute); tests shorten it.
     bookmarkIntervalMs: Number(process.env.SKIFF_WATCH_BOOKMARK_MS) || undefined,
   });
