@@ -177,8 +177,8 @@ function inlineChannel(opts: WriterOptions): WriterChannel {
   };
 }
 
-function workerChannel(opts: WriterOptions): WriterChannel {
-  const worker = new Worker(path.join(__dirname, 'sqlite-writer.js'), { workerData: { [WRITER_THREAD]: opts } });
+function workerChannel(opts: WriterOptions, workerFile: string): WriterChannel {
+  const worker = new Worker(workerFile, { workerData: { [WRITER_THREAD]: opts } });
   const waiting = new Map<number, { resolve: (m: FromWriter) => void; reject: (e: unknown) => void }>();
   let nextId = 1;
   let broken: SkiffError | undefined;
@@ -290,7 +290,10 @@ export class SqliteStore implements Store {
         synchronous: this.opts.synchronous,
         compactBatch: this.opts.compactBatch,
       };
-      this.writer = this.opts.writerThread ? workerChannel(wopts) : inlineChannel(wopts);
+      // The worker runs the compiled sqlite-writer.js next to this file; without it (a bundler, ts-node) commit inline.
+      const workerFile = path.join(__dirname, 'sqlite-writer.js');
+      this.writer =
+        this.opts.writerThread && fs.existsSync(workerFile) ? workerChannel(wopts, workerFile) : inlineChannel(wopts);
     }
     this.stmt = this.prepare();
     this.readTxn = this.db.transaction((fn: () => unknown) => fn());
