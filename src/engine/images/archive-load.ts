@@ -40,13 +40,18 @@ export async function loadArchive(images: ImageService, source: ByteSource): Pro
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
   let failure: unknown;
+  let onFailure: () => void = () => {};
+  const failed = new Promise<void>((r) => (onFailure = r));
+  const fail = (err: unknown) => {
+    failure ??= err;
+    onFailure();
+  };
   const work: Promise<void>[] = [];
-  const parser = new Parser({
-    strict: true,
-    onwarn: (code: string, message: string | Error) => {
-      failure ??= invalid(`invalid archive: ${code}: ${message instanceof Error ? message.message : message}`);
-    },
-  });
+  /** Entries being streamed into the content store: ended by force if we stop early. */
+  const live = new Set<ReadEntry>();
+  // strict: every tar warning (bad checksum, truncated input...) is an 'error' event.
+  const parser = new Parser({ strict: true });
+  parser.on('error', (err: Error) => fail(invalid(`invalid archive: ${err.message}`)));
   parser.on('entry', (e: ReadEntry) => {
     const name = clean(e.path);
     if (failure || name === '') return void e.resume();
@@ -69,27 +74,38 @@ export async function loadArchive(images: ImageService, source: ByteSource): Pro
         yield c;
       }
     })();
+    live.add(e);
     work.push(
       images.content.ingest(tee).then(
         (blob) => {
+          live.delete(e);
           const prev = files.get(name);
           if (prev) void prev.blob.abort();
           files.set(name, { blob, data: small ? Buffer.concat(chunks) : undefined, gzip: !!head && head[0] === 0x1f && head[1] === 0x8b });
         },
-        (err) => void (failure ??= err),
+        (err) => {
+          live.delete(e);
+          e.resume(); // keep the parser moving; the failure stops the read loop
+          fail(err);
+        },
       ),
     );
   });
   const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
   try {
-    for await (const chunk of maybeDecompress(source)) {
-      if (!parser.write(chunk)) await new Promise<void>((r) => parser.once('drain', () => r()));
-      if (failure) break;
+    try {
+      for await (const chunk of maybeDecompress(source)) {
+        if (!parser.write(chunk)) await Promise.race([new Promise<void>((r) => parser.once('drain', () => r())), failed]);
+        if (failure) break;
+      }
+      if (!failure) {
+        parser.end();
+        await Promise.race([ended, failed]);
+      }
+    } catch (err) {
+      fail(err);
     }
-    if (!failure) {
-      parser.end();
-      await ended;
-    }
+    if (failure) for (const e of live) e.destroy(); // their consumers finish; the blobs are aborted below
     await Promise.allSettled(work);
     if (failure) throw failure;
     return await interpret(images, files, links);

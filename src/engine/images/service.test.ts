@@ -346,3 +346,16 @@ test('commit with an original manifest and repo digests (the registry seam)', as
   await assert.rejects(images.commit(cfg, [desc], [], { manifest: wrong }), /does not describe/);
   await assert.rejects(images.commit(cfg, [desc], [], { repoDigests: ['app:1'] }), /not a name@digest/);
 });
+
+test('truncated archives are rejected, never hang, and leave no temp files', async () => {
+  const images = service();
+  const { busyboxArchive } = await import('./busybox');
+  const full = busyboxArchive();
+  for (const cut of [100_000, 1_500_000, full.length - 1500]) {
+    await assert.rejects(loadArchive(images, [full.subarray(0, cut)]), /invalid archive/);
+  }
+  assert.equal(images.count(), 0);
+  assert.deepEqual(fs.readdirSync(path.join(images.content.root, 'ingest')), []);
+  await assert.rejects(importRootfs(images, [busyboxImage().layer.subarray(0, 300_000)]), /Truncated input/);
+  assert.equal(images.count(), 0);
+});

@@ -116,6 +116,8 @@ class LayerWriter {
    * hit here is as good as a fresh lstat — and saves one per path component per entry.
    */
   private readonly knownDirs = new Set<string>();
+  /** Files being written; closed by closeAll() when the layer is abandoned midway. */
+  readonly openFds = new Set<number>();
 
   constructor(private readonly root: string) {}
 
@@ -253,9 +255,11 @@ class LayerWriter {
           0o600,
         );
         let open = true;
+        this.openFds.add(fd);
         const close = () => {
           if (!open) return;
           open = false;
+          this.openFds.delete(fd);
           fs.fchownSync(fd, uid, gid);
           fs.fchmodSync(fd, mode);
           fs.futimesSync(fd, mtime, mtime);
@@ -322,6 +326,17 @@ class LayerWriter {
       default:
         throw hostile(`entry "${e.path}" has unsupported type ${e.type}`);
     }
+  }
+
+  closeAll(): void {
+    for (const fd of this.openFds) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    this.openFds.clear();
   }
 
   /** Creates whiteouts, FIFOs and opaque markers (GNU tar), then directory times. */
@@ -412,18 +427,22 @@ export async function applyLayer(root: string, source: ByteSource): Promise<Appl
   parser.on('error', (err: Error) => (writer.failure ??= hostile(err.message)));
   const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
   let sawData = false;
-  for await (const chunk of maybeDecompress(source)) {
-    sawData = true;
-    hash.update(chunk);
-    if (!parser.write(chunk)) await new Promise<void>((r) => parser.once('drain', () => r()));
-    if (writer.failure) break;
+  try {
+    for await (const chunk of maybeDecompress(source)) {
+      sawData = true;
+      hash.update(chunk);
+      if (!parser.write(chunk)) await new Promise<void>((r) => parser.once('drain', () => r()));
+      if (writer.failure) break;
+    }
+    if (writer.failure) throw writer.failure;
+    if (!sawData) throw hostile('empty layer stream');
+    parser.end();
+    await ended;
+    if (writer.failure) throw writer.failure;
+    await writer.finish();
+  } finally {
+    writer.closeAll();
   }
-  if (writer.failure) throw writer.failure;
-  if (!sawData) throw hostile('empty layer stream');
-  parser.end();
-  await ended;
-  if (writer.failure) throw writer.failure;
-  await writer.finish();
   return { diffId: 'sha256:' + hash.digest('hex'), size: writer.size };
 }
 
