@@ -131,7 +131,7 @@ const port: Command = {
       if (!/^\d+$/.test(p)) throw new CliError(`Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
       proto = proto.toLowerCase();
       const b = ports[`${p}/${proto}`];
-      if (!b || b.length === 0) throw new CliError(`Error: No public port '${p}/${proto}' published for ${ctx.args[0]}`);
+      if (!b || b.length === 0) throw new CliError(`Error: No public port '${ctx.args[1]}' published for ${ctx.args[0]}`);
       for (const x of b) ctx.out(hostAddr(x) + '\n');
       return 0;
     }
@@ -177,10 +177,7 @@ export async function confirm(ctx: Ctx, message: string): Promise<boolean> {
 }
 
 export async function prune(ctx: Ctx, what: string, path: string, warning: string, deletedKey: string, title: string): Promise<number> {
-  if (!ctx.v.force && !(await confirm(ctx, warning))) {
-    ctx.err('Total reclaimed space: 0B\n');
-    return 0;
-  }
+  if (!ctx.v.force && !(await confirm(ctx, warning))) return 0; // docker: cancelled quietly, exit 0
   const r = await ctx.client.json<Json>('POST', path, { query: { filters: filtersJson(ctx.v.filter ?? []) } });
   const deleted = (r?.[deletedKey] ?? []) as unknown[];
   // Images come as {Untagged}|{Deleted} objects, printed lower-case like docker.
