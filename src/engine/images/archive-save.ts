@@ -54,8 +54,18 @@ async function plan(images: ImageService, names: string[]): Promise<SavePlan> {
   return { images: [...byId.values()] };
 }
 
+/** Writes with back-pressure; a client that went away ends the save instead of waiting for ever. */
 async function writeChunk(out: Writable, chunk: Buffer): Promise<void> {
-  if (!out.write(chunk)) await once(out, 'drain');
+  if (out.destroyed || out.writableEnded) throw new Error('save: the client went away');
+  if (!out.write(chunk)) {
+    const ac = new AbortController();
+    try {
+      await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+    } finally {
+      ac.abort();
+    }
+    if (out.destroyed) throw new Error('save: the client went away');
+  }
 }
 
 async function write(images: ImageService, p: SavePlan, out: Writable): Promise<void> {

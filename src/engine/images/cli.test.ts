@@ -186,6 +186,24 @@ test('docker save | docker load round-trips with the same id', async () => {
   ok(await engine.docker('rmi', 'rt:one'));
 });
 
+test('a client that leaves in the middle of a save does not wedge the engine', async () => {
+  const http = await import('node:http');
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ socketPath: engine.socket, path: '/v1.50/images/get?names=busybox' }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      req.end();
+    });
+  }
+  const r = await engine.sh('docker save busybox | tar t | grep -c blobs/sha256/');
+  assert.equal(r.stdout.trim(), '3');
+});
+
 test('an unknown image fails cleanly: pull access denied', async () => {
   const r = await engine.docker('pull', 'nosuch/thing:1');
   assert.notEqual(r.code, 0);
