@@ -150,7 +150,15 @@ export function parseNanoCpus(value: string): number {
  * docker's timetypes.GetTimestamp for --since/--until: a Go duration ("10m", relative to now), an RFC 3339
  * date/time, or a unix timestamp ("1700000000.5"). Returns the API's "seconds.nanoseconds" string.
  */
-export function apiTimestamp(value: string, nowMs: number = Date.now()): string {
+export function apiTimestamp(value: string, nowMs: number = Date.now(), flag?: string): string {
+  try {
+    return toApiTimestamp(value, nowMs);
+  } catch (e) {
+    throw flag ? new Error(`invalid value for "${flag}": ${(e as Error).message}`) : e;
+  }
+}
+
+function toApiTimestamp(value: string, nowMs: number): string {
   if (/^\d+(\.\d+)?$/.test(value)) {
     // Already unix seconds (with optional fraction): docker passes these through.
     const [s, f] = value.split('.');

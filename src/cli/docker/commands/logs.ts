@@ -28,8 +28,8 @@ const logs: Command = {
       query: {
         stdout: true,
         stderr: true,
-        since: ctx.v.since ? apiTimestamp(ctx.v.since, now) : undefined,
-        until: ctx.v.until ? apiTimestamp(ctx.v.until, now) : undefined,
+        since: ctx.v.since ? apiTimestamp(ctx.v.since, now, 'since') : undefined,
+        until: ctx.v.until ? apiTimestamp(ctx.v.until, now, 'until') : undefined,
         timestamps: ctx.v.timestamps || undefined,
         follow: ctx.v.follow || undefined,
         tail: ctx.v.tail,

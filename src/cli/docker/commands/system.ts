@@ -166,7 +166,7 @@ const events: Command = {
     ],
   },
   async run(ctx) {
-    const now = Date.now();
+    const now = Date.now(); // docker's events reports bad times without naming the flag
     const res = await ctx.client.request('GET', '/events', {
       query: {
         since: ctx.v.since ? apiTimestamp(ctx.v.since, now) : undefined,
