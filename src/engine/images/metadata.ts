@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './content';
+import { internal } from '../../common/errors';
 
 export interface StoredImage {
   /** Config digest. */
@@ -33,10 +34,24 @@ export class ImageMetadata {
   constructor(dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'images.json');
+    let text: string | undefined;
     try {
-      this.db = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Db;
-    } catch {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text === undefined) {
       this.db = { version: 1, images: {}, refs: {} };
+    } else {
+      // Never start over an unreadable index: start-up garbage collection would then delete every image.
+      try {
+        this.db = JSON.parse(text) as Db;
+      } catch (err) {
+        throw internal(`image index ${this.file} is unreadable (${(err as Error).message}); refusing to start`);
+      }
+      if (!this.db || typeof this.db.images !== 'object' || typeof this.db.refs !== 'object') {
+        throw internal(`image index ${this.file} has an unexpected shape; refusing to start`);
+      }
     }
   }
 

@@ -359,3 +359,14 @@ test('truncated archives are rejected, never hang, and leave no temp files', asy
   await assert.rejects(importRootfs(images, [busyboxImage().layer.subarray(0, 300_000)]), /Truncated input/);
   assert.equal(images.count(), 0);
 });
+
+test('an unreadable image index stops start-up instead of losing every image', async () => {
+  const dir = path.join(tmp, 'badindex');
+  const images = service(new Map(), dir);
+  await createBusyboxImage(images, 'busybox:latest');
+  fs.writeFileSync(path.join(dir, 'images', 'images.json'), '{"version":1,"ima');
+  assert.throws(() => service(new Map(), dir), /unreadable.*refusing to start/);
+  const blobs: string[] = [];
+  await images.content.walk((b) => void blobs.push(b.digest));
+  assert.equal(blobs.length, 3);
+});
