@@ -69,6 +69,7 @@ export class ImageService implements ImageLookup {
   readonly meta: ImageMetadata;
   readonly layers: LayerStore;
   private readonly configs = new Map<string, ImageConfigBlob>();
+  private readonly manifests = new Map<string, Manifest>();
   /**
    * Serialises what adds or drops blobs and layers (commit, remove, prune, garbage collection), so a delete
    * never collects a layer an image being committed has just found present.
@@ -170,7 +171,12 @@ export class ImageService implements ImageLookup {
   }
 
   async manifest(img: StoredImage): Promise<Manifest> {
-    return JSON.parse((await this.content.readBlob(img.manifestDigest)).toString('utf8')) as Manifest;
+    // Content-addressed, so immutable: verified once, then served from memory (container create reads it).
+    const cached = this.manifests.get(img.manifestDigest);
+    if (cached) return cached;
+    const m = JSON.parse((await this.content.readBlob(img.manifestDigest)).toString('utf8')) as Manifest;
+    this.manifests.set(img.manifestDigest, m);
+    return m;
   }
 
   /** Tags (familiar form) and digests of an image, as Docker shows them. */
@@ -428,6 +434,7 @@ export class ImageService implements ImageLookup {
       delete db.images[id];
     });
     this.configs.delete(id);
+    this.manifests.delete(img.manifestDigest);
     items.push({ Deleted: id });
     this.event('delete', id);
     // What the remaining images still reference.

@@ -35,6 +35,8 @@ export class LayerStore {
   private readonly layersDir: string;
   private readonly linksDir: string;
   private readonly inflight = new Map<string, Promise<LayerInfo>>();
+  /** Committed layers are immutable until remove(): their info is kept in memory. */
+  private readonly cache = new Map<string, LayerInfo>();
 
   constructor(readonly root: string) {
     this.layersDir = path.join(root, 'layers');
@@ -53,10 +55,14 @@ export class LayerStore {
   }
 
   async get(chainId: string): Promise<LayerInfo | undefined> {
+    const hit = this.cache.get(chainId);
+    if (hit) return hit;
     const dir = this.layerDir(chainId);
     try {
       const meta = JSON.parse(await fsp.readFile(path.join(dir, 'meta.json'), 'utf8')) as LayerMeta;
-      return { ...meta, dir: path.join(dir, 'fs') };
+      const info = { ...meta, dir: path.join(dir, 'fs') };
+      this.cache.set(chainId, info);
+      return info;
     } catch {
       return undefined;
     }
@@ -107,6 +113,7 @@ export class LayerStore {
 
   async remove(chainId: string): Promise<void> {
     const info = await this.get(chainId);
+    this.cache.delete(chainId);
     if (!info) return;
     const dir = this.layerDir(chainId);
     // Make it invisible first (a rename is atomic), then delete at leisure.
