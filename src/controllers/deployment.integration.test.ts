@@ -34,7 +34,7 @@ spec:
 
 let cl: TestCluster;
 before(async () => {
-  cl = await startTestCluster({ nodes: ['node-1'] });
+  cl = await startTestCluster({ nodes: ['node-1'], kubelet: { makeReady: (p) => p.metadata.labels?.ready !== 'never' } });
 });
 after(async () => {
   if (process.env.SKIFF_TEST_LOGS) process.stderr.write(cl?.logs() ?? '');
@@ -177,4 +177,48 @@ test('an unschedulable pod gets FailedScheduling with the upstream message and P
   const { addFakeNode } = await import('./testing/cluster');
   await addFakeNode(cl.client, 'node-big', { memory: '2Ti' });
   await eventually(async () => JSON.parse((await cl.kubectl(['get', 'pod', 'big', '-o', 'json'])).stdout).spec.nodeName === 'node-big', 'pod bound to the new node');
+  // node-big has no (fake) kubelet: take it away again so later tests only use node-1.
+  await cl.kubectl(['delete', 'pod', 'big', '--wait=false']);
+  await cl.kubectl(['delete', 'node', 'node-big']);
+});
+
+test('Recreate never runs old and new pods together', async () => {
+  await cl.kubectl(['apply', '-f', '-'], {
+    input: SEED.replace(/name: web/g, 'name: rec').replace(/app: web/g, 'app: rec').replace('replicas: 3', 'replicas: 2\n  strategy: {type: Recreate}'),
+  });
+  await cl.kubectl(['rollout', 'status', 'deployment/rec', '--timeout=90s']);
+  const inf = new Informer<Pod>(cl.client, RESOURCES.pods, { namespace: 'default', labelSelector: 'app=rec' });
+  let mixed = false;
+  const observe = () => {
+    const images = new Set(inf.cache.list().filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').map((p) => p.spec.containers[0].image));
+    if (images.size > 1) mixed = true;
+  };
+  inf.addEventHandler({ add: observe, update: observe, delete: observe });
+  inf.start();
+  await inf.waitForSync();
+  try {
+    await cl.kubectl(['set', 'image', 'deployment/rec', 'rec=nginx:1.28']);
+    await cl.kubectl(['rollout', 'status', 'deployment/rec', '--timeout=90s']);
+    await eventually(async () => {
+      const ps = (await cl.client.list<Pod>(RESOURCES.pods, { namespace: 'default', labelSelector: 'app=rec' })).items.filter((p) => !p.metadata.deletionTimestamp);
+      return ps.length === 2 && ps.every((p) => p.spec.containers[0].image === 'nginx:1.28' && runningReady(p));
+    }, 'recreated pods');
+  } finally {
+    inf.stop();
+  }
+  assert.equal(mixed, false, 'old and new pods existed at the same time');
+});
+
+test('a rollout that makes no progress reports ProgressDeadlineExceeded and rollout status fails', async () => {
+  // The fake kubelet leaves pods labelled ready=never not ready (a stand-in for a failing readiness probe).
+  await cl.kubectl(['apply', '-f', '-'], {
+    input: SEED.replace(/name: web/g, 'name: stuck').replace(/app: web/g, 'app: stuck').replace('replicas: 3', 'replicas: 1\n  progressDeadlineSeconds: 2').replace('labels: {app: stuck}\n    spec', 'labels: {app: stuck, ready: never}\n    spec'),
+  });
+  const res = await cl.kubectl(['rollout', 'status', 'deployment/stuck', '--timeout=90s'], { allowFail: true });
+  assert.notEqual(res.code, 0);
+  assert.match(res.stderr, /exceeded its progress deadline/);
+  const d = JSON.parse((await cl.kubectl(['get', 'deployment', 'stuck', '-o', 'json'])).stdout);
+  const prog = d.status.conditions.find((c: { type: string }) => c.type === 'Progressing');
+  assert.deepEqual([prog.status, prog.reason], ['False', 'ProgressDeadlineExceeded']);
+  assert.equal(d.status.conditions.find((c: { type: string }) => c.type === 'Available').reason, 'MinimumReplicasUnavailable');
 });

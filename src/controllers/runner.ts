@@ -5,6 +5,7 @@
  */
 import { Clock, realClock } from '../client/clock';
 import { WorkQueue } from '../client/workqueue';
+import { isSkiffError } from '../common/errors';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -55,7 +56,8 @@ export class Controller {
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
         else if (res?.requeue) this.queue.addRateLimited(key);
       } catch (err) {
-        this.log(`${this.name}: reconcile ${key}: ${err instanceof Error ? err.message : String(err)}`);
+        // A conflict only means our cache was behind a concurrent write: retry quietly.
+        if (!isSkiffError(err, 'Conflict')) this.log(`${this.name}: reconcile ${key}: ${err instanceof Error ? err.message : String(err)}`);
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);

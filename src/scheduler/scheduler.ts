@@ -59,6 +59,8 @@ export function startScheduler(client: KubeClient, opts: SchedulerOptions = {}):
   const assumed = new Map<string, { node: string; uid?: string; at: number }>();
   /** Pods that failed to fit: retried when the cluster changes. */
   const unschedulable = new Set<string>();
+  /** Bindings in flight. */
+  const inflight = new Set<string>();
   let stopped = false;
 
   const retryUnschedulable = () => {
@@ -141,6 +143,13 @@ export function startScheduler(client: KubeClient, opts: SchedulerOptions = {}):
       return;
     }
     assumed.set(key, { node: result.node, uid: pod.metadata.uid, at: clock.now() });
+    // Like upstream's binding cycle, binding runs asynchronously: the next pod is scheduled against the
+    // assumed placement while this one's binding is in flight.
+    inflight.add(key);
+    void bind(pod, key, namespace, name, result.node).finally(() => inflight.delete(key));
+  }
+
+  async function bind(pod: Pod, key: string, namespace: string, name: string, node: string): Promise<void> {
     try {
       await client.create(
         RESOURCES.pods,
@@ -149,18 +158,18 @@ export function startScheduler(client: KubeClient, opts: SchedulerOptions = {}):
           apiVersion: 'v1',
           kind: 'Binding',
           metadata: { name, namespace, uid: pod.metadata.uid },
-          target: { apiVersion: 'v1', kind: 'Node', name: result.node },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
         },
         { name, subresource: 'binding' },
       );
       unschedulable.delete(key);
       queue.forget(key);
-      recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${result.node}`);
+      recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`);
     } catch (err) {
       assumed.delete(key);
       if (isSkiffError(err, 'NotFound')) return;
       if (isSkiffError(err, 'Conflict') || isSkiffError(err, 'AlreadyExists')) return; // bound by someone else
-      log(`scheduler: binding ${key} to ${result.node}: ${err}`);
+      log(`scheduler: binding ${key} to ${node}: ${err}`);
       recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${(err as Error).message}`);
       queue.addRateLimited(key);
     }

@@ -26,6 +26,12 @@ export async function startTestServer(): Promise<TestServer> {
   const child: ChildProcess = spawn(process.execPath, [process.env.SKIFF_BIN ?? path.join(REPO, 'bin/skiff'), 'server', '--data-dir', dataDir, '--listen-port', '0', '--disable-agent'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test process that is cancelled (test timeout, Ctrl-C) must not leave the server running.
+  const killChild = () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const kubeconfig = path.join(dataDir, 'kubeconfig.yaml');
