@@ -114,6 +114,22 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       if (tag) ref = tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
       const parsed = withDefaultTag(parseReference(ref));
       if (!deps.pull) {
+        // No registry client: an image already here is "up to date" (scripts that pull before they run keep
+        // working offline); anything else is denied the way Docker words it.
+        let local: ReturnType<ImageService['lookup']> | undefined;
+        try {
+          local = images.lookup(ref);
+        } catch {
+          local = undefined;
+        }
+        if (local) {
+          const stream = new JsonMessageStream(res);
+          stream.write({ status: `Pulling from ${parsed.path}`, id: parsed.tag ?? parsed.digest ?? 'latest' });
+          stream.write({ status: `Digest: ${local.manifestDigest}` });
+          stream.write({ status: `Status: Image is up to date for ${familiarString(parsed)}` });
+          stream.end();
+          return;
+        }
         throw notFound(
           `pull access denied for ${familiarString({ ...parsed, tag: undefined, digest: undefined })}, repository does not exist or may require 'docker login'`,
         );
