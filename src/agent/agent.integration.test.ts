@@ -358,6 +358,53 @@ test('an image that does not exist yields ErrImagePull then ImagePullBackOff', {
   await cl.kubectl(['delete', 'pod', 'noimage', '--wait=false']);
 });
 
+test('postStart and preStop hooks run; SIGTERM then the grace period on delete', { skip: !root }, async () => {
+  const hostDir = `${cl.dir}/hooks`;
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: hooks}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "trap 'echo term > /host/term; exit 0' TERM; while true; do sleep 0.2; done"]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo started > /host/poststart"]}}
+      preStop: {exec: {command: ["sh", "-c", "echo bye > /host/prestop"]}}
+    volumeMounts: [{name: host, mountPath: /host}]
+  volumes:
+  - name: host
+    hostPath: {path: ${hostDir}, type: DirectoryOrCreate}
+`;
+  await cl.kubectl(['apply', '-f', '-'], { input: manifest });
+  await eventually(async () => ready(await getJson(['get', 'pod', 'hooks'])), 'hooks Ready');
+  await eventually(() => fs.existsSync(`${hostDir}/poststart`), 'postStart ran');
+  await cl.kubectl(['delete', 'pod', 'hooks', '--wait=false']);
+  await eventually(() => fs.existsSync(`${hostDir}/prestop`) && fs.existsSync(`${hostDir}/term`), 'preStop then SIGTERM', 60_000);
+  assert.ok(fs.statSync(`${hostDir}/prestop`).mtimeMs <= fs.statSync(`${hostDir}/term`).mtimeMs, 'preStop before SIGTERM');
+});
+
+test('a container over its memory limit is OOMKilled', { skip: !root }, async () => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: oom}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\\\0' a); echo \${#x}"]
+    resources: {limits: {memory: 16Mi}}
+`;
+  await cl.kubectl(['apply', '-f', '-'], { input: manifest });
+  const t = await eventually(async () => (await getJson(['get', 'pod', 'oom'])).status?.containerStatuses?.[0]?.state?.terminated, 'oom terminated');
+  assert.equal(t.reason, 'OOMKilled');
+  assert.equal(t.exitCode, 137);
+  assert.equal((await getJson(['get', 'pod', 'oom'])).status.phase, 'Failed');
+  await cl.kubectl(['delete', 'pod', 'oom', '--wait=false']);
+});
+
 test('server killed -9 and restarted: running pods are adopted (same containers), nothing duplicated or leaked', { skip: !root }, async () => {
   const before = await pods('app=web');
   const ids = new Map(before.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID]));
@@ -389,7 +436,7 @@ test('deleting everything leaves no containers, sandboxes or volumes behind', { 
   await cl.kubectl(['delete', 'pods', '--all', '--wait=false']);
   await eventually(async () => (await cl.docker(['ps', '-aq'])).stdout.trim() === '', 'no containers', 90_000);
   await eventually(() => {
-    const netns = fs.existsSync(`${cl.runDir}/netns`) ? fs.readdirSync(`${cl.runDir}/netns`) : [];
+    const netns = fs.existsSync(`${cl.runDir}/pod-network/netns`) ? fs.readdirSync(`${cl.runDir}/pod-network/netns`) : [];
     const vols = fs.existsSync(`${cl.dataDir}/agent/pods`) ? fs.readdirSync(`${cl.dataDir}/agent/pods`) : [];
     return netns.length === 0 && vols.length === 0;
   }, 'no netns, no pod volumes', 30_000);

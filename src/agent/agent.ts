@@ -159,7 +159,7 @@ export class NodeAgent {
       const uid = ev.Actor.Attributes[LABEL_POD_UID];
       if (uid && (ev.Action === 'die' || ev.Action === 'oom' || ev.Action === 'destroy')) this.queue.add(uid);
     });
-    const workers = this.opts.workers ?? 8;
+    const workers = this.opts.workers ?? 16;
     for (let i = 0; i < workers; i++) this.workersDone.push(this.work());
     const resync = setInterval(() => {
       for (const uid of this.byUid.keys()) this.queue.add(uid);
@@ -336,9 +336,14 @@ export class NodeAgent {
         const hostPorts = pod.spec.containers.flatMap((c) =>
           (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp', hostIp: p.hostIP ?? '', hostPort: p.hostPort! })),
         );
-        const sb = await this.opts.network.ensurePod({ uid, name: pod.metadata.name!, hostname: podHostname(pod) }, hostPorts);
+        const tSb = Date.now();
+        // An existing sandbox is read without the network library's lock (setup is serialised host-wide).
+        const sb =
+          this.opts.network.podSandbox(uid) ??
+          (await this.opts.network.ensurePod({ uid, name: pod.metadata.name!, hostname: podHostname(pod), namespace: pod.metadata.namespace }, hostPorts));
         podIP = sb.endpoints[0]?.ipAddress;
         sandboxReady = true;
+        this.trace(pod, 'sandbox', tSb);
       }
       st.podIP = podIP;
     }
@@ -434,11 +439,15 @@ export class NodeAgent {
         let id: string | undefined;
         try {
           const mounts = this.volumes.mountsFor(pod, s.spec);
+          const tCreate = Date.now();
           id = await this.runtime.create({ pod, spec: s.spec, kind: s.kind, attempt: s.attempt, env, mounts, hostname: podHostname(pod) });
           st.waiting.delete(s.spec.name);
           this.recorder.event(pod, 'Normal', 'Pulled', `Container image "${s.spec.image}" already present on machine`);
           this.recorder.event(pod, 'Normal', 'Created', `Created container ${s.spec.name}`);
+          this.trace(pod, `create ${s.spec.name}`, tCreate);
+          const tStart = Date.now();
           await this.runtime.start(id);
+          this.trace(pod, `start ${s.spec.name}`, tStart);
           this.recorder.event(pod, 'Normal', 'Started', `Started container ${s.spec.name}`);
         } catch (err) {
           if (err instanceof ConfigError) {
@@ -504,7 +513,9 @@ export class NodeAgent {
       backoffDelay: (name) => this.backoff.delayOf(`${uid}/${name}`),
       nowIso: new Date().toISOString(),
     });
+    const tStatus = Date.now();
     await this.writeStatus(pod, st, status);
+    this.trace(pod, 'status', tStatus);
 
     // A pod that just finished: stop what still runs (sidecars), free the sandbox.
     if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !pod.spec.hostNetwork) {
@@ -610,6 +621,11 @@ export class NodeAgent {
         // Something may have changed meanwhile (the pod was re-created with the same uid: never; or leftovers).
         if (!this.stopped && (this.byUid.has(uid) || this.runtime.podContainers(uid).length)) this.queue.add(uid);
       });
+  }
+
+  private readonly tracing = !!process.env.SKIFF_AGENT_TRACE;
+  private trace(pod: PodV1, what: string, since: number): void {
+    if (this.tracing) this.log(`trace ${pod.metadata.name} ${what} ${Date.now() - since}ms`);
   }
 
   /** Waits for the terminations in progress (tests, shutdown). */

@@ -13,6 +13,7 @@ import { NetworkManager } from '../network/manager';
 import type { ContainerNetworking, SandboxRequest, SandboxResult } from '../network/types';
 import { conflict } from '../common/errors';
 import { POD_NETWORK_MODE_PREFIX, sandboxId } from './naming';
+import { podSearchDomains } from '../proxy/dns';
 
 export const POD_NETWORK = 'skiff-pods';
 
@@ -44,13 +45,16 @@ export class PodNetwork implements ContainerNetworking {
   }
 
   /** Creates (or returns) the pod's sandbox. */
-  ensurePod(pod: { uid: string; name: string; hostname: string }, hostPorts: SandboxRequest['portBindings'] = []): Promise<SandboxResult> {
+  ensurePod(pod: { uid: string; name: string; hostname: string; namespace?: string }, hostPorts: SandboxRequest['portBindings'] = []): Promise<SandboxResult> {
     return this.manager.setup({
       id: sandboxId(pod.uid),
       name: pod.name,
       hostname: pod.hostname,
       endpoints: [{ network: POD_NETWORK }],
       portBindings: hostPorts,
+      // ClusterFirst DNS (kubelet's default): cluster names through the network's DNS, which the service
+      // proxy feeds (src/proxy/dns.ts), with the namespace's search list and upstream's ndots.
+      ...(pod.namespace ? { dnsSearch: podSearchDomains(pod.namespace), dnsOptions: ['ndots:5'] } : {}),
     });
   }
 

@@ -138,7 +138,8 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   fs.mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const network = await PodNetwork.open({
     dataDir: path.join(agentDir, 'network'),
-    runDir,
+    // Its own netns dir: the engine's network manager reconciles RUN_DIR/netns against ITS containers.
+    runDir: path.join(runDir, 'pod-network'),
     inner: containers.opts.networking,
     isPodContainer: (id) => {
       try {

@@ -124,7 +124,7 @@ export async function cleanupNodeDir(dir: string): Promise<void> {
   }
   try {
     const { NetworkManager } = await import('../../network/manager');
-    await NetworkManager.purge({ dataDir: path.join(dataDir, 'agent', 'network'), runDir });
+    await NetworkManager.purge({ dataDir: path.join(dataDir, 'agent', 'network'), runDir: path.join(runDir, 'pod-network') });
   } catch {
     /* nothing to purge */
   }
