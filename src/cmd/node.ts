@@ -104,6 +104,8 @@ export interface StartNodeOptions {
   flags: NodeFlags;
   slot: ConnectorSlot;
   log?: (msg: string) => void;
+  /** The API server's ClusterIP range (the service proxy refuses unrouted traffic to it). */
+  serviceCIDR?: string;
 }
 
 /** Starts the engine, the pods' network and the agent (and the scheduler/controllers unless disabled). */
@@ -184,6 +186,13 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
       stopLoops.push(() => m.stop());
     }
   }
+  // --- service proxy (src/proxy): Services → nftables table, cluster DNS on the pods' network ---
+  const { ServiceProxy } = await import('../proxy/proxy');
+  const { DEFAULT_SERVICE_CIDR } = await import('../apiserver/allocators/service');
+  const proxy = new ServiceProxy({ client, runDir, serviceCIDR: o.serviceCIDR ?? DEFAULT_SERVICE_CIDR, log });
+  network.manager.addNameSource((name) => proxy.lookup(name));
+  await proxy.start().catch((e) => log(`service proxy: ${(e as Error).message}`));
+  // --- end service proxy ---
   await agent.start();
   log(`node ${agent.nodeName} ready: engine on unix://${socketPath}, pods on ${network.subnet}, run dir ${runDir}`);
   return {
@@ -191,6 +200,8 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
     async stop() {
       for (const s of stopLoops) s();
       stopLoops = [];
+      // Production keeps its table across restarts (services keep answering); nodes on their own run dir (tests) remove it.
+      await (path.resolve(runDir) === '/run/skiff' ? proxy.stop() : proxy.cleanup()).catch(() => undefined);
       metrics.stop();
       await agent.stop();
       network.close();

@@ -128,7 +128,7 @@ export async function runServer(argv: string[]): Promise<number> {
       '',
   );
   // --- node: engine, agent, scheduler, controllers (src/cmd/node.ts) ---
-  const node = flags.disableAgent ? undefined : await nodeMod.startNode({ dataDir: flags.dataDir, kubeconfig: kcPath, flags: nodeFlags, slot });
+  const node = flags.disableAgent ? undefined : await nodeMod.startNode({ dataDir: flags.dataDir, kubeconfig: kcPath, flags: nodeFlags, slot, serviceCIDR: flags.serviceCidr });
   // --- end node ---
   let stopping = false;
   const stop = async () => {

@@ -769,10 +769,25 @@ export class NetworkManager implements ContainerNetworking {
 
   // ---------------------------------------------------------------- name resolution
 
+  /**
+   * Names answered before skiff's own on every network (the node's cluster DNS: `<svc>.<ns>.svc.cluster.local`,
+   * fed by the service proxy). A source returns undefined for names it does not own.
+   */
+  addNameSource(lookup: (name: string, clientIp: string) => string[] | undefined): void {
+    this.extraNames.push(lookup);
+  }
+  private readonly extraNames: Array<(name: string, clientIp: string) => string[] | undefined> = [];
+
   private nameSource(): NameSource {
     const view = { networks: this.netCache, sandboxes: { [Symbol.iterator]: () => this.sbCache.values() } };
     return {
-      lookup: (networkId, clientIp, name) => resolveName(view, networkId, clientIp, name),
+      lookup: (networkId, clientIp, name) => {
+        for (const src of this.extraNames) {
+          const found = src(name, clientIp);
+          if (found) return found;
+        }
+        return resolveName(view, networkId, clientIp, name);
+      },
       upstreams: (networkId, clientIp) =>
         upstreamsForClient(view, networkId, clientIp, this.opts.upstreamResolvers ?? upstreamsFor(this.hostResolv)),
     };
