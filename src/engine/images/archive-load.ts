@@ -193,7 +193,10 @@ async function interpret(images: ImageService, files: Map<string, ArchiveFile>, 
         const layerFiles = manifest.layers.map((l) => blobFile(l.digest));
         const layers: Descriptor[] = manifest.layers.map((l, i) => ({ mediaType: l.mediaType, digest: l.digest, size: layerFiles[i].blob.size }));
         committed.push(...layers.map((d) => d.digest));
-        const name = top.annotations?.['io.containerd.image.name'] ?? top.annotations?.['org.opencontainers.image.ref.name'];
+        // containerd's annotation is a full reference; OCI's ref.name may be just a tag ("latest"), which
+        // names nothing on its own — only a value that looks like a reference (has ':' or '/') is used.
+        const refName = top.annotations?.['org.opencontainers.image.ref.name'];
+        const name = top.annotations?.['io.containerd.image.name'] ?? (refName && /[:/]/.test(refName) ? refName : undefined);
         let tags: string[] = [];
         if (name) {
           try {
