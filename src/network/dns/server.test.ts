@@ -73,7 +73,8 @@ describe('EmbeddedDns', () => {
       port = 20000 + Math.floor(Math.random() * 20000);
       dns = new EmbeddedDns(
         {
-          lookup: (net, client, name) => (name === 'web' ? ['10.0.0.2'] : name === 'multi' ? ['10.0.0.3', '10.0.1.3'] : undefined),
+          lookup: (net, client, name) =>
+            name === 'web' ? ['10.0.0.2'] : name === 'multi' ? ['10.0.0.3', '10.0.1.3'] : name.endsWith('.cluster.local') ? [] : undefined,
           upstreams: () => ['127.0.0.1:1', `127.0.0.1:${upPort}`], // the first one is dead: the next is tried
         },
         { port, upstreamTimeoutMs: 500 },
@@ -97,6 +98,10 @@ describe('EmbeddedDns', () => {
     assert.deepEqual(parseAnswersA(await udpAsk(port, buildQuery(1, 'WEB.'))), { rcode: 0, addresses: ['10.0.0.2'] });
     assert.deepEqual(parseAnswersA(await udpAsk(port, buildQuery(2, 'multi'))).addresses, ['10.0.0.3', '10.0.1.3']);
     assert.deepEqual(parseAnswersA(await udpAsk(port, buildQuery(3, 'web', TYPE_AAAA))), { rcode: 0, addresses: [] });
+  });
+
+  it('answers NXDOMAIN for names it owns that do not exist (never forwarded)', async () => {
+    assert.deepEqual(parseAnswersA(await udpAsk(port, buildQuery(9, 'nope.default.svc.cluster.local'))), { rcode: 3, addresses: [] });
   });
 
   it('forwards other names upstream, skipping a dead upstream', async () => {

@@ -11,6 +11,7 @@ import {
   parseQuery,
   RCODE_FORMERR,
   RCODE_NOERROR,
+  RCODE_NXDOMAIN,
   RCODE_SERVFAIL,
   TYPE_A,
   TYPE_AAAA,
@@ -18,7 +19,10 @@ import {
 } from './packet';
 
 export interface NameSource {
-  /** IPv4 addresses for name as seen by the client at clientIp on network; undefined when skiff does not own the name. */
+  /**
+   * IPv4 addresses for name as seen by the client at clientIp on network; [] for a name skiff owns that does not
+   * exist (NXDOMAIN, not forwarded); undefined when skiff does not own the name (forwarded upstream).
+   */
   lookup(networkId: string, clientIp: string, name: string): string[] | undefined;
   /** Upstream resolvers ("ip" or "ip:port") for this client. */
   upstreams(networkId: string, clientIp: string): string[];
@@ -130,6 +134,7 @@ export class EmbeddedDns {
     const question = q.questions[0];
     if (question && (question.type === TYPE_A || question.type === TYPE_AAAA)) {
       const addrs = this.names.lookup(networkId, clientIp, question.name.replace(/\.$/, '').toLowerCase());
+      if (addrs && addrs.length === 0) return buildResponse(q, RCODE_NXDOMAIN, []); // ours, and it does not exist
       if (addrs) {
         // Known name: A answers; AAAA gets an empty NOERROR so resolvers fall back to A without a lookup abroad.
         const answers = question.type === TYPE_A ? addrs.map((address) => ({ address, ttl: this.ttl })) : [];
