@@ -14,7 +14,7 @@ import { startReplicaSetController } from './replicaset/controller';
 import { startDeploymentController } from './deployment/controller';
 import { startJobController } from './job/controller';
 import { startCronJobController } from './cronjob/controller';
-import { startHPAController } from './hpa/controller';
+import { startHPAController, PodMetricsSource } from './hpa/controller';
 import { startEndpointsController } from './endpoints/controller';
 import { startDaemonSetController } from './daemonset/controller';
 
@@ -32,6 +32,8 @@ export interface ControllerManagerOptions {
   workers?: number;
   clock?: Clock;
   log?: (msg: string) => void;
+  /** HPA's pod usage source (default: the metrics.k8s.io API served by the node agent). */
+  podMetrics?: PodMetricsSource;
 }
 
 export interface ControllerManager {
@@ -50,7 +52,6 @@ export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   deployment: startDeploymentController,
   job: startJobController,
   cronjob: startCronJobController,
-  hpa: startHPAController,
   endpoints: startEndpointsController,
   daemonset: startDaemonSetController,
 };
@@ -61,6 +62,10 @@ export function startControllers(opts: ControllerManagerOptions): ControllerMana
   const ctx = new ControllerContext(client, opts.clock ?? realClock, opts.log ?? ((m) => process.stderr.write(`controllers: ${m}\n`)));
   const controllers = new Map<ControllerName, Controller>();
   for (const name of opts.controllers ?? ALL_CONTROLLERS) {
+    if (name === 'hpa') {
+      controllers.set(name, startHPAController(ctx, 1, opts.podMetrics));
+      continue;
+    }
     const start = STARTERS[name];
     if (start) controllers.set(name, start(ctx, opts.workers ?? 2));
   }

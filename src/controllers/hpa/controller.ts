@@ -35,7 +35,14 @@ function durationMs(s: string | undefined): number {
   return ms || 30_000;
 }
 
-export function startHPAController(ctx: ControllerContext, workers = 1): Controller {
+/** Where pod usage comes from: the metrics.k8s.io API by default; tests may inject another source. */
+export type PodMetricsSource = (namespace: string, labelSelector: string) => Promise<KObject[]>;
+
+export function apiMetricsSource(ctx: ControllerContext): PodMetricsSource {
+  return async (namespace, labelSelector) => (await ctx.client.list<KObject>(RESOURCES.podmetrics, { namespace, labelSelector })).items;
+}
+
+export function startHPAController(ctx: ControllerContext, workers = 1, metricsSource: PodMetricsSource = apiMetricsSource(ctx)): Controller {
   const hpaInf = ctx.informer<HPA>(RESOURCES.hpas);
   const recorder = ctx.recorder(HPA_COMPONENT);
   const controller = new Controller('horizontalpodautoscaler', reconcile, { workers, clock: ctx.clock, log: ctx.log });
@@ -109,14 +116,14 @@ export function startHPAController(ctx: ControllerContext, workers = 1): Control
       try {
         const selector = scale.status?.selector ?? '';
         const pods = (await ctx.client.list<Pod>(RESOURCES.pods, { namespace, labelSelector: selector })).items;
-        const metricList = await ctx.client.list<KObject>(RESOURCES.podmetrics, { namespace, labelSelector: selector });
+        const metricItems = await metricsSource(namespace, selector);
         let proposal = 0;
         let metricName = '';
         for (const spec of hpa.spec.metrics?.length ? hpa.spec.metrics : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization' as const, averageUtilization: 80 } } }]) {
           if (spec.type !== 'Resource' || !spec.resource) continue;
           const res = spec.resource.name;
           const metrics = new Map<string, PodMetric>();
-          for (const pm of metricList.items) {
+          for (const pm of metricItems) {
             const value = ((pm.containers ?? []) as Array<{ usage?: Record<string, string> }>).reduce((s, c) => s + (res === 'cpu' ? milliCpu(c.usage?.[res]) : quantityToNumber(c.usage?.[res]) ?? 0), 0);
             metrics.set(pm.metadata.name!, { value, timestampMs: Date.parse(pm.timestamp ?? '') || now, windowMs: durationMs(pm.window) });
           }

@@ -11,6 +11,7 @@ import { RESOURCES } from '../../client/resources';
 import { startScheduler, Scheduler } from '../../scheduler/scheduler';
 import { startControllers, ControllerManager } from '../manager';
 import { startFakeKubelet, FakeKubeletOptions } from './fake-kubelet';
+import type { PodMetricsSource } from '../hpa/controller';
 
 export interface TestCluster {
   dir: string;
@@ -33,7 +34,9 @@ export async function addFakeNode(client: KubeClient, name: string, alloc: { cpu
   await client.patch(RESOURCES.nodes, undefined, name, { status }, 'merge', { subresource: 'status' });
 }
 
-export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<FakeKubeletOptions, 'nodes'>; scheduler?: boolean; controllers?: boolean } = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  opts: { nodes?: string[]; kubelet?: Omit<FakeKubeletOptions, 'nodes'>; scheduler?: boolean; controllers?: boolean; podMetrics?: PodMetricsSource } = {},
+): Promise<TestCluster> {
   const server = await startTestServer();
   const { dir, kubeconfig, client } = server;
   const nodes = opts.nodes ?? ['node-1'];
@@ -46,7 +49,7 @@ export async function startTestCluster(opts: { nodes?: string[]; kubelet?: Omit<
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
   const sched: Scheduler | undefined = opts.scheduler === false ? undefined : startScheduler(client, { log });
-  const mgr: ControllerManager | undefined = opts.controllers === false ? undefined : startControllers({ client, log });
+  const mgr: ControllerManager | undefined = opts.controllers === false ? undefined : startControllers({ client, log, podMetrics: opts.podMetrics });
   const kubelet = startFakeKubelet(client, { nodes, ...(opts.kubelet ?? {}) });
   await Promise.all([sched?.ready, mgr?.ready]);
   const cacheDir = path.join(dir, 'kube-cache');
