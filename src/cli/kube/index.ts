@@ -98,6 +98,7 @@ class Session {
 }
 
 export async function runKubeVerb(verb: string, argv: string[]): Promise<number> {
+  if (verb === 'service') return (await import('./service')).runService(argv);
   const impl: Record<string, (s: Session) => Promise<number>> = { get, apply, describe, delete: del, scale };
   if (!impl[verb]) {
     process.stderr.write(`skiff ${verb}: not implemented yet\n`);
