@@ -370,3 +370,30 @@ test('an unreadable image index stops start-up instead of losing every image', a
   await images.content.walk((b) => void blobs.push(b.digest));
   assert.equal(blobs.length, 3);
 });
+
+test('an OCI layout made by umoci (gzip layers, a whiteout, a tag-only ref.name) loads', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'umoci-'));
+  const layout = path.join(dir, 'img');
+  const bundle = path.join(dir, 'bundle');
+  const run = (...args: string[]) => execFileSync('umoci', args, { stdio: 'pipe' });
+  run('init', '--layout', layout);
+  run('new', '--image', `${layout}:latest`);
+  run('unpack', '--image', `${layout}:latest`, bundle);
+  fs.mkdirSync(path.join(bundle, 'rootfs', 'etc'));
+  fs.writeFileSync(path.join(bundle, 'rootfs', 'etc', 'gone'), 'x');
+  fs.writeFileSync(path.join(bundle, 'rootfs', 'hello'), 'hi');
+  run('repack', '--image', `${layout}:latest`, bundle);
+  fs.rmSync(bundle, { recursive: true, force: true });
+  run('unpack', '--image', `${layout}:latest`, bundle);
+  fs.rmSync(path.join(bundle, 'rootfs', 'etc', 'gone'));
+  run('repack', '--image', `${layout}:latest`, bundle);
+  const images = service();
+  const loaded = await loadArchive(images, [execFileSync('tar', ['-cf', '-', '-C', layout, '.'], { maxBuffer: 64 << 20 })]);
+  assert.equal(loaded.length, 1);
+  assert.equal(loaded[0].tag, undefined, 'ref.name "latest" alone names nothing');
+  const layers = await images.layersOf(loaded[0].id);
+  assert.equal(layers.length, 2);
+  assert.equal(fs.readFileSync(path.join(layers[0].dir, 'hello'), 'utf8'), 'hi');
+  const wh = fs.lstatSync(path.join(layers[1].dir, 'etc', 'gone'));
+  assert.ok(wh.isCharacterDevice() && wh.rdev === 0, 'the whiteout is in overlay form');
+});
