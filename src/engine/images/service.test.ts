@@ -183,6 +183,14 @@ test('save -> load into a fresh engine: same id, tags; the OCI half alone loads 
   const loadedC = await loadArchive(c, [ociOnly]);
   assert.ok(loadedC.some((l) => l.id === id && l.tag === 'busybox:latest'));
 
+  // umoci (real OCI tooling) unpacks the OCI layout we wrote.
+  const bundle = path.join(tmp, `umoci-bundle-${n++}`);
+  fs.mkdirSync(path.join(dir, 'full'));
+  execFileSync('tar', ['-xf', '-', '-C', path.join(dir, 'full')], { input: tarball, maxBuffer: 64 << 20 });
+  execFileSync('umoci', ['unpack', '--image', `${path.join(dir, 'full')}:latest`, bundle], { stdio: 'pipe' });
+  assert.ok(fs.statSync(path.join(bundle, 'rootfs', 'bin', 'busybox')).size > 1_000_000);
+  assert.equal(fs.readlinkSync(path.join(bundle, 'rootfs', 'bin', 'sh')), '/bin/busybox');
+
   // skopeo (real OCI tooling) converts our docker-archive to an OCI archive with gzip layers; we load it.
   const skopeoOut = path.join(dir, 'skopeo-oci.tar');
   fs.writeFileSync(path.join(dir, 'in.tar'), await save(a, ['busybox:latest']));
