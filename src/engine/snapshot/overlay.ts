@@ -112,6 +112,10 @@ export class OverlaySnapshotter implements Snapshotter {
     // container's writable layer, which is what volatile was asked for.
     await fsp.rm(path.join(kd, 'work', 'work', 'incompat'), { recursive: true, force: true });
     if (opts.volatile) options += ',volatile';
+    // The kernel takes mount options in one page.
+    if (Buffer.byteLength(options) >= 4000) {
+      throw invalid(`cannot mount ${m.links.length} layers in one overlay: the mount options would exceed a page`);
+    }
     await mountOverlay(target, options, this.opts.root);
   }
 
