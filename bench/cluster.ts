@@ -11,7 +11,8 @@
  *   churn          — bare pods created at --rate/s for --churn-seconds, each deleted once Ready; startup
  *                    latency = creation request sent → Ready seen on a watch (p50/p99)
  *   idle RSS       — VmRSS of the server process (API + store + scheduler + controllers + engine + agent)
- *                    with 3 idle pods, after the churn (conmon monitors are separate ~2 MB processes)
+ *                    with 3 idle pods on a fresh node, and again after all phases (conmon monitors are
+ *                    separate ~2 MB processes, not counted)
  *
  * Docker Swarm is not run side by side here (no dockerd on this machine); BENCHMARKS.md quotes the Swarm
  * figures measured for the issue on this VM.
@@ -131,6 +132,13 @@ async function main(): Promise<void> {
     await c.create(RESOURCES.deployments, 'default', deployment('warm', 1));
     await waitFor(c, 'app=warm', (ps) => ps.length === 1 && ps.every(isReady));
     await deleteDeployment(cl, 'warm');
+    // Idle RSS on a fresh node: 3 idle pods, 20 s of quiet (heartbeats, resyncs, metrics sampling).
+    await c.create(RESOURCES.deployments, 'default', deployment('idle', 3));
+    await waitFor(c, 'app=idle', (ps) => ps.length === 3 && ps.every(isReady));
+    await new Promise((r) => setTimeout(r, 20_000));
+    out['idle RSS of server+agent, fresh, 3 pods (MB)'] = rssMb(cl.pid()).toFixed(0);
+    await deleteDeployment(cl, 'idle');
+    process.stderr.write(`idle RSS done\n`);
 
     const create10: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -142,6 +150,7 @@ async function main(): Promise<void> {
       create10.push((await done) - t0);
       await deleteDeployment(cl, name);
     }
+    process.stderr.write(`create 10 done\n`);
     out['create 10 replicas → all Ready (median s)'] = (median(create10) / 1000).toFixed(2);
     out['create 10 rounds (s)'] = create10.map((x) => (x / 1000).toFixed(2)).join(', ');
 
@@ -221,10 +230,10 @@ async function main(): Promise<void> {
     // Let deletions finish, then 3 idle pods.
     const dl = Date.now() + 120_000;
     while (Date.now() < dl && (await cl.docker(['ps', '-q'])).stdout.trim() !== '') await new Promise((r) => setTimeout(r, 500));
-    await c.create(RESOURCES.deployments, 'default', deployment('idle', 3));
-    await waitFor(c, 'app=idle', (ps) => ps.length === 3 && ps.every(isReady));
+    await c.create(RESOURCES.deployments, 'default', deployment('idle2', 3));
+    await waitFor(c, 'app=idle2', (ps) => ps.length === 3 && ps.every(isReady));
     await new Promise((r) => setTimeout(r, 15_000));
-    out['idle RSS of server+agent with 3 pods (MB)'] = rssMb(cl.pid()).toFixed(0);
+    out['RSS with 3 pods after all phases (MB)'] = rssMb(cl.pid()).toFixed(0);
   } finally {
     await cl.stop();
   }

@@ -73,6 +73,8 @@ export class NodeAgent {
   private readonly state = new Map<string, PodState>();
   private readonly byUid = new Map<string, PodV1>();
   private readonly terminating = new Map<string, Promise<void>>();
+  /** Last known state of pods deleted from the API whose containers still need stopping. */
+  private readonly gone = new Map<string, PodV1>();
   private readonly backoff = new CrashBackoff();
   private readonly pullBackoff = new CrashBackoff();
   private readonly recorder: EventRecorder;
@@ -135,6 +137,8 @@ export class NodeAgent {
       delete: (p) => {
         const uid = p.metadata.uid!;
         this.byUid.delete(uid);
+        // Its spec still says how to stop it (preStop hooks, grace period).
+        if (p.spec) this.gone.set(uid, p);
         this.queue.add(uid);
       },
     });
@@ -587,24 +591,26 @@ export class NodeAgent {
    * Runs outside the queue worker so long grace periods never hold up other pods.
    */
   private terminate(uid: string, pod: PodV1 | undefined, records: ContainerRecord[]): void {
+    const known = pod ?? this.gone.get(uid);
     const p = (async () => {
-      const grace = pod ? (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) : undefined;
+      const grace = known ? (known.metadata.deletionGracePeriodSeconds ?? known.spec.terminationGracePeriodSeconds ?? 30) : undefined;
       const st = this.state.get(uid);
       const graceOf = (r: ContainerRecord) => grace ?? Number(r.Config.Labels?.[LABEL_GRACE] ?? 30);
-      const specOf = (r: ContainerRecord) => (pod ? findSpec(pod, r.Config.Labels?.[LABEL_CONTAINER_NAME] ?? '') : undefined);
+      const specOf = (r: ContainerRecord) => (known ? findSpec(known, r.Config.Labels?.[LABEL_CONTAINER_NAME] ?? '') : undefined);
       const running = records.filter((r) => r.State.Running);
       const mains = running.filter((r) => toRuntime(r).kind === 'main');
       const rest = running.filter((r) => toRuntime(r).kind !== 'main');
       for (const r of running) this.probes.stop(r.Id);
-      if (pod && running.length) for (const r of mains) this.recorder.event(pod, 'Normal', 'Killing', `Stopping container ${r.Config.Labels?.[LABEL_CONTAINER_NAME]}`);
-      await Promise.all(mains.map((r) => this.killContainer(pod, specOf(r), r.Id, graceOf(r), st?.podIP)));
-      await Promise.all(rest.map((r) => this.killContainer(pod, specOf(r), r.Id, graceOf(r), st?.podIP)));
+      if (known && running.length) for (const r of mains) this.recorder.event(known, 'Normal', 'Killing', `Stopping container ${r.Config.Labels?.[LABEL_CONTAINER_NAME]}`);
+      await Promise.all(mains.map((r) => this.killContainer(known, specOf(r), r.Id, graceOf(r), st?.podIP)));
+      await Promise.all(rest.map((r) => this.killContainer(known, specOf(r), r.Id, graceOf(r), st?.podIP)));
       for (const r of this.runtime.podContainers(uid)) await this.runtime.remove(r.Id);
       await this.opts.network.teardownPod(uid).catch((e) => this.log(`teardown sandbox of ${uid}: ${(e as Error).message}`));
       await this.volumes.tearDown(uid);
       this.backoff.forgetPrefix(`${uid}/`);
       this.pullBackoff.forgetPrefix(`${uid}/`);
       this.state.delete(uid);
+      this.gone.delete(uid);
       if (pod) {
         await this.opts.client
           .delete(RESOURCES.pods, pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } })
