@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Router } from '../router';
 import { boolParam, parseFilters, sendJson, JsonMessageStream } from '../http';
-import { invalid, notFound, SkiffError } from '../../../common/errors';
+import { invalid, notFound, unavailable, SkiffError } from '../../../common/errors';
 import type { ImageService, ImageDetails } from '../../images/service';
 import type { ImageRecord } from '../../images/types';
 import { familiarString, parseReference, withDefaultTag } from '../../images/reference';
@@ -168,8 +168,15 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
     res.end();
   });
 
-  router.post('/images/{name:.*}/push', async ({ params }) => {
-    throw notFound(`An image does not exist locally with the tag: ${params.name}`);
+  router.post('/images/{name:.*}/push', async ({ params, query }) => {
+    const tag = query.get('tag');
+    const ref = tag ? `${params.name}:${tag}` : params.name;
+    try {
+      images.lookup(ref);
+    } catch {
+      throw notFound(`An image does not exist locally with the tag: ${params.name}`);
+    }
+    throw unavailable(`cannot push ${ref}: this engine has no registry client yet`);
   });
 
   router.delete('/images/{name:.*}', async ({ res, params, query }) => {
