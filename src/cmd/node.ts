@@ -189,7 +189,7 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   // --- service proxy (src/proxy): Services → nftables table, cluster DNS on the pods' network ---
   const { ServiceProxy } = await import('../proxy/proxy');
   const { DEFAULT_SERVICE_CIDR } = await import('../apiserver/allocators/service');
-  const proxy = new ServiceProxy({ client, runDir, serviceCIDR: o.serviceCIDR ?? DEFAULT_SERVICE_CIDR, log });
+  const proxy = new ServiceProxy({ client, runDir, serviceCIDR: o.serviceCIDR ?? DEFAULT_SERVICE_CIDR, ingressIP: () => agent.hostIP, log });
   network.manager.addNameSource((name) => proxy.lookup(name));
   await proxy.start().catch((e) => log(`service proxy: ${(e as Error).message}`));
   // --- end service proxy ---

@@ -27,6 +27,11 @@ export interface ServiceProxyOptions {
   domain?: string;
   debounceMs?: number;
   log?: (msg: string) => void;
+  /**
+   * The node's address, reported as the ingress of LoadBalancer Services the node publishes (k3s ServiceLB
+   * does the same), so `kubectl get svc` shows an EXTERNAL-IP instead of <pending>.
+   */
+  ingressIP?: () => string | undefined;
 }
 
 export function defaultTableName(runDir: string): string {
@@ -88,6 +93,7 @@ export class ServiceProxy {
         await applyRuleset(text);
         this.applied = text;
         this.syncs++;
+        await this.reportLoadBalancers();
       } catch (e) {
         this.log(`service proxy: ${(e as Error).message}`);
         // Retry later: the next change or this timer, whichever comes first.
@@ -95,6 +101,20 @@ export class ServiceProxy {
       }
     });
     return this.syncing;
+  }
+
+  /** status.loadBalancer.ingress of the LoadBalancer Services = this node's address (best effort). */
+  private async reportLoadBalancers(): Promise<void> {
+    const ip = this.opts.ingressIP?.();
+    if (!ip) return;
+    for (const svc of this.services.cache.list() as Array<KObject & { spec?: { type?: string }; status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }>) {
+      if (svc.spec?.type !== 'LoadBalancer') continue;
+      const cur = svc.status?.loadBalancer?.ingress ?? [];
+      if (cur.length === 1 && cur[0].ip === ip) continue;
+      await this.opts.client
+        .patch(RESOURCES.services, svc.metadata?.namespace, svc.metadata!.name!, { status: { loadBalancer: { ingress: [{ ip }] } } }, 'merge', { subresource: 'status' })
+        .catch((e) => this.log(`service proxy: status of ${svc.metadata?.namespace}/${svc.metadata?.name}: ${(e as Error).message}`));
+    }
   }
 
   render(): string {

@@ -28,7 +28,7 @@ describe('service spec', () => {
     const c = d.spec.template.spec.containers[0];
     assert.deepEqual(c.args, ['httpd', '-f']);
     assert.deepEqual(c.env, [{ name: 'A', value: '1' }]);
-    assert.deepEqual(c.resources, { limits: { cpu: '500m', memory: '64Mi' } });
+    assert.deepEqual(c.resources, { limits: { cpu: '500m', memory: '64Mi' }, requests: { cpu: '0', memory: '0' } });
     assert.deepEqual(c.ports, [{ containerPort: 80, protocol: 'TCP' }]);
     const s = serviceFor('web', 'default', [parsePublish('8080:80')]);
     assert.equal(s.spec.type, 'LoadBalancer');

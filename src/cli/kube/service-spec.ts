@@ -95,6 +95,9 @@ export function resourcesOf(f: Pick<ServiceCreateFlags, 'limitCpu' | 'limitMemor
   if (f.limitMemory) limits.memory = memoryQuantity(f.limitMemory);
   if (f.reserveCpu) requests.cpu = cpuQuantity(f.reserveCpu);
   if (f.reserveMemory) requests.memory = memoryQuantity(f.reserveMemory);
+  // A Swarm limit reserves nothing; Kubernetes would default the request to the limit (and schedule by it).
+  if (limits.cpu && !requests.cpu) requests.cpu = '0';
+  if (limits.memory && !requests.memory) requests.memory = '0';
   const r: Any = {};
   if (Object.keys(limits).length) r.limits = limits;
   if (Object.keys(requests).length) r.requests = requests;

@@ -418,7 +418,8 @@ async function update(argv: string[]): Promise<number> {
       }
       const res = resourcesOf({ limitCpu: p.v['limit-cpu'], limitMemory: p.v['limit-memory'], reserveCpu: p.v['reserve-cpu'], reserveMemory: p.v['reserve-memory'] });
       if (res.limits) ctr.resources = { ...(ctr.resources ?? {}), limits: { ...(ctr.resources?.limits ?? {}), ...res.limits } };
-      if (res.requests) ctr.resources = { ...(ctr.resources ?? {}), requests: { ...(ctr.resources?.requests ?? {}), ...res.requests } };
+      // Requests the user did not reserve keep their value (the '0' default only fills a missing one).
+      if (res.requests) ctr.resources = { ...(ctr.resources ?? {}), requests: { ...res.requests, ...(ctr.resources?.requests ?? {}), ...(resourcesOf({ reserveCpu: p.v['reserve-cpu'], reserveMemory: p.v['reserve-memory'] }).requests ?? {}) } };
       const labels = { ...(dep.metadata.labels ?? {}), ...parseKV(p.r['label-add'] ?? [], 'label') };
       for (const k of p.r['label-rm'] ?? []) if (k !== SERVICE_LABEL) delete labels[k];
       dep.metadata.labels = labels;
