@@ -228,6 +228,11 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     } finally {
       squatter.close();
     }
+    // An address that is not the host's.
+    await assert.rejects(
+      m.setup({ id: ids('dup'), name: ids('dup'), hostname: '', endpoints: [{ network: A.name }], portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '203.0.113.77', hostPort: 0 }] }),
+      (err: Error & { code?: string }) => err.code === 'InvalidArgument' && /203\.0\.113\.77/.test(err.message),
+    );
     for (const id of ['dup', 'busy']) {
       assert.equal(existsSync(path.join(tmp, 'run', 'netns', ids(id))), false);
       assert.equal(m.sandbox(ids(id)), undefined);
