@@ -12,7 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { ImageService, type ImageUser } from './service';
+import { ImageService, isSingleReference, type ImageUser } from './service';
 import { LayerStore } from '../snapshot/layers';
 import { busyboxImage, createBusyboxImage } from './busybox';
 import { loadArchive } from './archive-load';
@@ -227,6 +227,16 @@ test('rmi: untag vs delete, conflicts with containers, force, multiple repositor
   const del = await images.remove(short, { force: true });
   assert.deepEqual(del[0], { Deleted: id });
   assert.equal(images.count(), 0);
+  // Two tags, even in one repository, are "multiple repositories" to rmi by id (Docker's isSingleReference);
+  // forced, every name goes and the image is deleted.
+  users.clear();
+  const id3 = await createBusyboxImage(images, 'bb:1');
+  await images.tag('bb:1', 'bb:2');
+  await assert.rejects(images.remove(id3.slice(7, 19)), /referenced in multiple repositories/);
+  const forced = await images.remove(id3.slice(7, 19), { force: true });
+  assert.deepEqual(forced.slice(0, 3), [{ Untagged: 'bb:1' }, { Untagged: 'bb:2' }, { Deleted: id3 }]);
+  assert.ok(isSingleReference(['docker.io/library/bb:1', `docker.io/library/bb@sha256:${'a'.repeat(64)}`]));
+  assert.ok(!isSingleReference(['docker.io/library/bb:1', `docker.io/library/other@sha256:${'a'.repeat(64)}`]));
   // Forced by name with only a stopped user: untagged and deleted.
   const id2 = await createBusyboxImage(images, 'again:1');
   users.set(id2, [{ id: 's'.repeat(64), running: false }]);

@@ -359,14 +359,13 @@ export class ImageService implements ImageLookup {
     const id = img.id;
     const items: DeleteItem[] = [];
     const refs = () => this.meta.refsOf(id);
-    const singleRepo = (rs: string[]) => new Set(rs.map((r) => fullName(parseReference(r)))).size <= 1;
     const isIdRef = isIdPrefix(id, ref);
     const users = this.usersOf(id);
 
     if (!isIdRef) {
       const r = withDefaultTag(parseReference(ref));
       const key = referenceString(r);
-      if (!force && refs().length === 1 && users.length > 0) {
+      if (!force && isSingleReference(refs()) && users.length > 0) {
         throw conflict(
           `conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(id)}`,
         );
@@ -391,22 +390,32 @@ export class ImageService implements ImageLookup {
       // dangling, as Docker's "quiet" conflict does). Forced, a stopped container does not keep it.
       if (users.some((u) => u.running) || (users.length > 0 && !force)) return items;
     } else {
+      // By id: with one name (plus digests of that repository) the names go with it; otherwise names stay and
+      // only force removes them (Docker's "referenced in multiple repositories").
       const rs = refs();
-      if (rs.length > 0 && !singleRepo(rs) && !force) {
-        throw conflict(
-          `conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`,
-        );
-      }
-      this.checkUsers(id, users, force);
-      await this.meta.update((db) => rs.forEach((x) => delete db.refs[x]));
-      for (const x of rs) {
-        items.push({ Untagged: familiarString(parseReference(x)) });
-        this.event('untag', id, familiarString(parseReference(x)));
+      if (isSingleReference(rs)) {
+        this.checkUsers(id, users, force);
+        await this.untagAll(id, rs, items);
       }
     }
+    const running = users.find((u) => u.running);
+    if (running) this.checkUsers(id, users, force);
+    if (!force && refs().length > 0) {
+      throw conflict(`conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`);
+    }
     this.checkUsers(id, users, force);
+    await this.untagAll(id, refs(), items);
     await this.deleteImage(id, items);
     return items;
+  }
+
+  private async untagAll(id: string, rs: string[], items: DeleteItem[]): Promise<void> {
+    if (rs.length === 0) return;
+    await this.meta.update((db) => rs.forEach((x) => delete db.refs[x]));
+    for (const x of rs) {
+      items.push({ Untagged: familiarString(parseReference(x)) });
+      this.event('untag', id, familiarString(parseReference(x)));
+    }
   }
 
   private checkUsers(id: string, users: ImageUser[], force: boolean): void {
@@ -542,6 +551,20 @@ export class ImageService implements ImageLookup {
     }
     return { deleted, reclaimed };
   }
+}
+
+/**
+ * Docker's isSingleReference: exactly one tag (any number of digest references of that same repository),
+ * or only digest references, all of one repository.
+ */
+export function isSingleReference(refs: string[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  const parsed = refs.map((r) => parseReference(r));
+  const tags = parsed.filter((p) => !p.digest);
+  if (tags.length > 1) return false;
+  const digestRepos = new Set(parsed.filter((p) => p.digest).map((p) => fullName(p)));
+  const single = tags[0] ?? parsed[0];
+  return digestRepos.size === 1 && digestRepos.has(fullName(single));
 }
 
 /** True when ref is (a prefix of) the id rather than a name. */
