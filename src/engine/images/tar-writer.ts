@@ -78,6 +78,19 @@ function rawHeader(h: TarHeader, typeflag: string, name: string, linkname: strin
   return block;
 }
 
+/**
+ * A raw extension entry for crafting archives: a pax extended header ('x', records like {path: "..."}) or a
+ * GNU long name/link ('L'/'K', the name as data) that applies to the entry written after it.
+ */
+export function extensionEntry(kind: 'x' | 'L' | 'K', payload: Record<string, string> | string): Buffer {
+  const data =
+    typeof payload === 'string'
+      ? Buffer.from(payload + '\0')
+      : Buffer.concat(Object.entries(payload).map(([k, v]) => paxRecord(k, v)));
+  const name = kind === 'x' ? 'PaxHeaders/entry' : '././@LongLink';
+  return Buffer.concat([rawHeader({ path: '', mode: 0o644 }, kind, name, '', data.length), data, padding(data.length)]);
+}
+
 /** The header block(s) of one entry: a pax header first when needed. */
 export function tarHeader(h: TarHeader): Buffer {
   const type = h.type ?? 'file';

@@ -350,3 +350,23 @@ test('a directory replaced by a symlink mid-layer is not trusted afterwards', as
     /through the symlink "a\/b"/,
   );
 });
+
+test('pax and GNU long-name overrides are checked like plain names', async () => {
+  const { extensionEntry, tarEnd } = await import('../images/tar-writer');
+  const craft = (...parts: Buffer[]) => Buffer.concat([...parts, tarEnd()]);
+  const hostilePath = `${up(40)}${rel(sentinel)}`;
+  const cases = [
+    // A benign ustar name, overridden by a pax path that climbs out.
+    craft(extensionEntry('x', { path: hostilePath }), tarEntry({ path: 'benign' }, Buffer.from('pwned'))),
+    // The same with a GNU long name.
+    craft(extensionEntry('L', hostilePath), tarEntry({ path: 'benign' }, Buffer.from('pwned'))),
+    // A pax linkpath turning a harmless hardlink into one that escapes.
+    craft(tarEntry({ path: 'f' }, Buffer.from('x')), extensionEntry('x', { linkpath: hostilePath }), tarEntry({ path: 'hl', type: 'hardlink', linkpath: 'f' })),
+  ];
+  for (const archive of cases) {
+    root = path.join(tmp, `layer${n++}`, 'fs');
+    fs.mkdirSync(root, { recursive: true });
+    await assert.rejects(applyLayer(root, [archive]), /escapes the layer root/);
+    assert.equal(state(), snapshot);
+  }
+});
