@@ -39,9 +39,9 @@ export async function importRootfs(
     os: 'linux',
     config: runtimeConfig,
     rootfs: { type: 'layers', diff_ids: [pending.digest] },
+    comment: opts.message || 'Imported from -',
     history: [{ created, comment: opts.message || 'Imported from -' }],
   };
-  if (opts.message) config.comment = opts.message;
   try {
     const id = await images.commit(config, [{ mediaType: MediaType.ociLayer, digest: pending.digest, size: pending.size }], opts.tag ? [opts.tag] : [], {
       before: () => pending.commit(),
