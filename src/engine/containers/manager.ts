@@ -23,7 +23,7 @@ import type { ImageLookup, Snapshotter } from '../images/types';
 import { conmonCreate } from '../runtime/conmon';
 import { ExitWatcher } from '../runtime/exits';
 import { Runc } from '../runtime/runc';
-import { buildSpec, type OciSpec } from '../runtime/spec';
+import { buildSpec, capsFromMask, type OciSpec } from '../runtime/spec';
 import { oomKilled, readStats, removeCgroups, systemCpuUsage, type CgroupStats } from '../runtime/cgroups';
 import { attachInput, resizeTerminal, reopenLog, type AttachInput } from '../runtime/attach';
 import type { VolumeService } from '../volumes/service';
@@ -91,6 +91,16 @@ function freshState(): ContainerState {
   };
 }
 
+/** The engine's capability bounding set (CapBnd): containers cannot get capabilities the engine lacks. */
+function hostCapabilities(): string[] | undefined {
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? capsFromMask(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function nofileHardLimit(): number {
   try {
     const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
@@ -110,6 +120,7 @@ export class ContainerManager {
   private readonly names = new Map<string, string>(); // name (no slash) -> id
   private readonly cgroupParent: string;
   private readonly nofileHard = nofileHardLimit();
+  private readonly hostCaps = hostCapabilities();
   private readonly swapAccounting = fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   private closed = false;
 
@@ -303,7 +314,13 @@ export class ContainerManager {
         live.restartTimer = undefined;
       }
       live.rec.Skiff.manuallyStopped = false;
-      await this.startLocked(live);
+      try {
+        await this.startLocked(live);
+      } catch (err) {
+        // Docker removes an AutoRemove container whose start failed (the CLI waits for `removed`).
+        if (live.rec.HostConfig.AutoRemove) await this.removeLocked(live, { volumes: true }).catch(() => undefined);
+        throw err;
+      }
     });
   }
 
@@ -361,6 +378,7 @@ export class ContainerManager {
         privileged: !!hc.Privileged,
         capAdd: hc.CapAdd,
         capDrop: hc.CapDrop,
+        hostCaps: this.hostCaps,
         noNewPrivileges: secOpts.some(([k, v]) => k === 'no-new-privileges' && v !== 'false'),
         seccomp: secOpts.some(([k, v]) => k === 'seccomp' && v === 'unconfined') ? 'unconfined' : undefined,
         cgroupsPath: this.cgroupsPath(id),
@@ -844,6 +862,11 @@ export class ContainerManager {
       live.exitWaiters.push(() => resolve());
       live.removedWaiters.push(() => resolve());
     });
+  }
+
+  /** Records an attach (Docker emits an `attach` event). */
+  noteAttach(ref: string): void {
+    this.event('attach', this.get(ref));
   }
 
   /** Whether a container is running (or will be: created and waiting for start). */

@@ -6,6 +6,7 @@
  * read-only sysfs, the default seccomp profile. What we deliberately do differently: rlimits are never set
  * above the engine's own hard limit (CAP_SYS_RESOURCE may be absent; Docker sets NOFILE 1048576).
  */
+import { invalid } from '../../common/errors';
 import { seccompProfile, type SeccompProfile } from './seccomp';
 
 export const DEFAULT_CAPS = [
@@ -25,7 +26,7 @@ export const DEFAULT_CAPS = [
   'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability the kernel knows (for --privileged and --cap-add ALL). */
+/** Every capability the kernel knows, in bit order (for --privileged, --cap-add ALL and CapBnd decoding). */
 export const ALL_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
@@ -35,6 +36,12 @@ export const ALL_CAPS = [
   'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
   'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
+
+/** Capabilities in a CapBnd-style hex mask ("000001fffeffffff"). */
+export function capsFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPS.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
 
 export const MASKED_PATHS = [
   '/proc/asound',
@@ -95,8 +102,15 @@ export function normalizeCap(cap: string): string {
 }
 
 /** Docker's capability arithmetic: defaults (or all when privileged), then adds, then drops ("ALL" allowed in both). */
-export function effectiveCaps(opts: { privileged?: boolean; capAdd?: string[] | null; capDrop?: string[] | null }): string[] {
-  if (opts.privileged) return [...ALL_CAPS];
+export function effectiveCaps(opts: {
+  privileged?: boolean;
+  capAdd?: string[] | null;
+  capDrop?: string[] | null;
+  /** The engine's own bounding set: a container never gets more (runc would fail to apply it). */
+  hostCaps?: string[];
+}): string[] {
+  const host = new Set(opts.hostCaps ?? ALL_CAPS);
+  if (opts.privileged) return ALL_CAPS.filter((c) => host.has(c));
   const add = (opts.capAdd ?? []).map(normalizeCap);
   const drop = (opts.capDrop ?? []).map(normalizeCap);
   let caps = new Set(DEFAULT_CAPS);
@@ -104,7 +118,8 @@ export function effectiveCaps(opts: { privileged?: boolean; capAdd?: string[] | 
   if (add.includes('ALL')) caps = new Set(ALL_CAPS);
   for (const c of add) if (c !== 'ALL') caps.add(c);
   for (const c of drop) if (c !== 'ALL' && !add.includes(c)) caps.delete(c);
-  return [...caps];
+  for (const c of caps) if (!ALL_CAPS.includes(c)) throw invalid(`unknown capability: "${c}"`);
+  return [...caps].filter((c) => host.has(c));
 }
 
 export interface SpecInput {
@@ -125,6 +140,7 @@ export interface SpecInput {
   privileged: boolean;
   capAdd?: string[] | null;
   capDrop?: string[] | null;
+  hostCaps?: string[];
   noNewPrivileges: boolean;
   /** Seccomp: "unconfined" disables it; undefined = Docker's default profile. */
   seccomp?: 'unconfined';
@@ -262,7 +278,7 @@ export function execProcess(
     if (i >= 0) env[i] = kv;
     else env.push(kv);
   }
-  const caps = opts.privileged ? ALL_CAPS : container.capabilities.bounding;
+  const caps = opts.privileged ? container.capabilities.bounding.concat() : container.capabilities.bounding;
   return {
     ...container,
     terminal: opts.terminal,

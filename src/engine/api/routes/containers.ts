@@ -154,6 +154,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
       throw conflict('You cannot attach to a stopped container, start it first');
     const tty = rec.Config.Tty;
     writeUpgraded(socket, tty);
+    mgr.noteAttach(rec.Id);
     const write = (e: LogEntry) => {
       if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) return;
       if (!socket.writable) return;
