@@ -174,7 +174,7 @@ export function computePodStatus(input: StatusInput): Obj {
       ? condition(prevConds, 'Initialized', true, input.nowIso)
       : condition(prevConds, 'Initialized', false, input.nowIso, 'ContainersNotInitialized', `containers with incomplete status: [${incompleteInit.join(' ')}]`),
   );
-  let ready = unready.length === 0 && !terminal;
+  const ready = unready.length === 0 && !terminal;
   if (terminal) {
     conds.push(condition(prevConds, 'Ready', false, input.nowIso, 'PodCompleted'));
     conds.push(condition(prevConds, 'ContainersReady', false, input.nowIso, 'PodCompleted'));
@@ -187,7 +187,6 @@ export function computePodStatus(input: StatusInput): Obj {
   }
   const scheduled = prevConds?.find((c) => c.type === 'PodScheduled');
   conds.push(scheduled ?? condition(undefined, 'PodScheduled', true, input.nowIso));
-  ready = ready && true;
 
   const status: Obj = {
     phase,
