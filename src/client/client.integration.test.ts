@@ -11,6 +11,7 @@ import { Informer } from './informer';
 import { RESOURCES } from './resources';
 import { KObject } from './types';
 import { byLabel } from './cache';
+import { EventRecorder } from './events';
 
 let cl: TestServer;
 before(async () => {
@@ -97,4 +98,25 @@ test('a watch from a too-old resourceVersion fails with Gone or resumes (never s
   } catch (err) {
     assert.ok(isSkiffError(err, 'Gone'), String(err));
   }
+});
+
+test('the event recorder aggregates repeats into one Event with a count, like upstream', async () => {
+  const c = cl.client;
+  const target = await c.create(CONFIGMAPS, 'default', cm('evt', {}));
+  const rec = new EventRecorder(c, { component: 'test-controller' });
+  target.kind = 'ConfigMap';
+  rec.event(target, 'Warning', 'Boom', 'it broke');
+  rec.event(target, 'Warning', 'Boom', 'it broke');
+  rec.event(target, 'Warning', 'Boom', 'it broke');
+  rec.event(target, 'Normal', 'Other', 'fine');
+  await rec.flush();
+  const evs = (await c.list(RESOURCES.events, { namespace: 'default', fieldSelector: 'involvedObject.name=evt' })).items;
+  const boom = evs.filter((e) => e.reason === 'Boom');
+  assert.equal(boom.length, 1);
+  assert.equal(boom[0].count, 3);
+  assert.equal(boom[0].type, 'Warning');
+  assert.equal(boom[0].source?.component, 'test-controller');
+  assert.equal(boom[0].involvedObject.uid, target.metadata.uid);
+  assert.match(boom[0].metadata.name!, /^evt\.[0-9a-f]+$/);
+  assert.equal(evs.filter((e) => e.reason === 'Other').length, 1);
 });

@@ -134,3 +134,40 @@ spec:
   const desc = (await cl.kubectl(['describe', 'service', 'api'])).stdout;
   assert.match(desc, /Endpoints:\s+10\.88\.0\.\d+:8080/);
 });
+
+test('a ReplicaSet adopts a matching orphan, releases a relabelled pod and replaces it', async () => {
+  // An orphan pod that matches the selector exists first: the ReplicaSet adopts it and creates only one more.
+  await cl.kubectl(['run', 'orphan', '--image=nginx', '--labels=app=rs1', '--restart=Always']);
+  await cl.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: rs1}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: rs1}}
+  template:
+    metadata: {labels: {app: rs1}}
+    spec:
+      containers: [{name: c, image: nginx}]
+`,
+  });
+  const owned = await eventually(async () => {
+    const ps = (await json(['get', 'pods', '-l', 'app=rs1'])).items;
+    return ps.length === 2 && ps.every((p: { metadata: { ownerReferences?: Array<{ name: string }> } }) => p.metadata.ownerReferences?.[0]?.name === 'rs1') && ps;
+  }, 'orphan adopted, one pod created');
+  assert.ok(owned.some((p: { metadata: { name: string } }) => p.metadata.name === 'orphan'));
+  // Relabel the adopted pod out of the selector: released (no owner) and replaced.
+  await cl.kubectl(['label', 'pod', 'orphan', 'app=gone', '--overwrite']);
+  await eventually(async () => {
+    const o = await json(['get', 'pod', 'orphan']);
+    const ps = (await json(['get', 'pods', '-l', 'app=rs1'])).items;
+    return !o.metadata.ownerReferences?.length && ps.length === 2;
+  }, 'released and replaced');
+  const rs = await eventually(async () => {
+    const r = await json(['get', 'rs', 'rs1']);
+    return r.status?.readyReplicas === 2 && r;
+  }, 'rs status');
+  assert.equal(rs.status.replicas, 2);
+  assert.equal(rs.status.fullyLabeledReplicas, 2);
+  assert.equal(rs.status.observedGeneration, rs.metadata.generation);
+});
