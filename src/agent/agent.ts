@@ -78,7 +78,7 @@ export class NodeAgent {
   private readonly backoff = new CrashBackoff();
   private readonly pullBackoff = new CrashBackoff();
   private readonly recorder: EventRecorder;
-  private facts!: HostFacts;
+  private facts: HostFacts;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe?: () => void;
@@ -87,6 +87,8 @@ export class NodeAgent {
 
   constructor(readonly opts: NodeAgentOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`agent: ${m}\n`));
+    // Host facts are known before start() (the service proxy asks for the node address early).
+    this.facts = hostFacts(opts.dataDir, opts.runtimeVersion);
     this.runtime = new PodRuntime(opts.containers);
     this.probes = new ProbeManager({
       changed: (uid, id, type, ok, output) => {
@@ -128,7 +130,6 @@ export class NodeAgent {
 
   /** Registers the node, starts the lease, informers, workers and the engine event feed. */
   async start(): Promise<void> {
-    this.facts = hostFacts(this.opts.dataDir, this.opts.runtimeVersion);
     await this.registerNode();
     this.startLease();
     this.pods.addEventHandler({
