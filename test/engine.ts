@@ -126,7 +126,8 @@ export async function startEngine(opts: StartOptions = {}): Promise<EngineHandle
     for (const m of mountsUnder(tmp)) {
       await run('umount', [m], process.env).then((r) => (r.code === 0 ? r : run('umount', ['-l', m], process.env)));
     }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // Retries: a conmon that is still exiting may write its last log line while the tree is being removed.
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
 
   const deadline = Date.now() + 30_000;
