@@ -74,6 +74,9 @@ test('skiff service: create -p, ls, ps, inspect, logs, scale, update, rollback, 
   const svc = await json(['get', 'service', 'web']);
   assert.equal(svc.spec.type, 'LoadBalancer');
   assert.equal(svc.spec.ports[0].port, port);
+  assert.equal(svc.spec.ports[0].nodePort, undefined);
+  // the node reports itself as the LoadBalancer's ingress (kubectl's EXTERNAL-IP)
+  await eventually(async () => (await json(['get', 'service', 'web'])).status?.loadBalancer?.ingress?.[0]?.ip, 'LoadBalancer ingress');
 
   const ls = await skiff(['service', 'ls']);
   assert.match(ls.stdout, /^ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS\n/);
