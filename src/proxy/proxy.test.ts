@@ -77,3 +77,29 @@ describe('service proxy model and ruleset', () => {
     assert.deepEqual(podSearchDomains('team'), ['team.svc.cluster.local', 'svc.cluster.local', 'cluster.local']);
   });
 });
+
+describe('stale table sweep (root: real nft)', { skip: process.getuid?.() !== 0 }, () => {
+  it('removes tables of run dirs that are gone, keeps the others', async () => {
+    const { sweepStaleTables, deleteTable, tableExists } = await import('./nft');
+    const { applyRuleset } = await import('./nft');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const live = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-proxy-'));
+    const suffix = Math.floor(Math.random() * 0xffffff).toString(16);
+    const gone = `skiff-svc-0dead${suffix}`;
+    const kept = `skiff-svc-0a11e${suffix}`;
+    try {
+      await applyRuleset(renderRuleset([], { table: gone, comment: `skiff service proxy; run-dir=${live}/no-such-dir` }));
+      await applyRuleset(renderRuleset([], { table: kept, comment: `skiff service proxy; run-dir=${live}` }));
+      const removed = await sweepStaleTables();
+      assert.ok(removed.includes(gone));
+      assert.equal(await tableExists(gone), false);
+      assert.equal(await tableExists(kept), true);
+    } finally {
+      await deleteTable(gone);
+      await deleteTable(kept);
+      fs.rmSync(live, { recursive: true, force: true });
+    }
+  });
+});
