@@ -423,7 +423,7 @@ export class ContainerManager {
         stdin: rec.Config.OpenStdin,
       });
       undo.push(() => this.runc.delete(id, true).catch(() => undefined));
-      await this.runc.start(id);
+      await this.runc.start(id, handle.pid);
       const conmonPid = Number(await fsp.readFile(path.join(bundle, 'conmon.pid'), 'utf8').catch(() => '0'));
       Object.assign(rec.State, {
         Status: 'running',
@@ -1072,6 +1072,8 @@ export class ContainerManager {
   close(): void {
     this.closed = true;
     this.exits.stop();
+    // The per-engine cgroup parent goes away when no container is left in it (rmdir refuses otherwise).
+    void removeCgroups(`/${this.cgroupParent}`);
     for (const live of this.live.values()) {
       live.health?.stop();
       if (live.restartTimer) clearTimeout(live.restartTimer);

@@ -7,7 +7,18 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
-const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'cpuset', 'devices', 'freezer', 'net_cls', 'net_prio', 'perf_event', 'hugetlb', 'rdma', 'misc', 'systemd'];
+/** Every mounted hierarchy (cpu,cpuacct symlinks included; `unified` is hybrid mode's cgroup2). */
+let hierarchies: string[] | undefined;
+function allHierarchies(): string[] {
+  if (!hierarchies) {
+    try {
+      hierarchies = fs.readdirSync(ROOT);
+    } catch {
+      hierarchies = [];
+    }
+  }
+  return hierarchies;
+}
 
 function read(file: string): string | undefined {
   try {
@@ -104,7 +115,7 @@ export function oomKilled(cgroupsPath: string): boolean {
 /** Removes the cgroup directories of a container in every hierarchy (empty ones only; rmdir). */
 export async function removeCgroups(cgroupsPath: string): Promise<void> {
   await Promise.all(
-    CONTROLLERS.map((c) =>
+    allHierarchies().map((c) =>
       fsp.rmdir(cgroupDir(c, cgroupsPath)).catch(() => undefined),
     ),
   );

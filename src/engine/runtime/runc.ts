@@ -3,6 +3,7 @@
  * another runc user's (and each test's engine has its own).
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { internal, notFound, conflict } from '../../common/errors';
@@ -41,8 +42,41 @@ export class Runc {
     });
   }
 
-  async start(id: string): Promise<void> {
-    await this.run(['start', id]);
+  /**
+   * `runc start` without spawning runc: a created container's init blocks opening `exec.fifo` for writing;
+   * opening it for reading, reading its byte and removing it is exactly what `runc start` does (and how runc
+   * itself later tells "created" from "running"). Falls back to the CLI if the fifo is not there.
+   */
+  async start(id: string, initPid?: number): Promise<void> {
+    const fifo = path.join(this.opts.root, id, 'exec.fifo');
+    let fh: fsp.FileHandle | undefined;
+    // If init died before opening its end, our blocking open would hang (and hold a libuv thread):
+    // a watchdog opens the write end itself to release it, as runc's own 100 ms check does.
+    let dead = false;
+    const watchdog = initPid
+      ? setInterval(() => {
+          if (processAlive(initPid)) return;
+          dead = true;
+          try {
+            fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+          } catch {
+            /* no reader yet or fifo gone */
+          }
+        }, 100)
+      : undefined;
+    try {
+      fh = await fsp.open(fifo, 'r');
+      const { bytesRead } = await fh.read(Buffer.alloc(16), 0, 16, null);
+      if (bytesRead === 0)
+        throw dead ? internal(`container ${id}: process is already dead`) : conflict(`cannot start container ${id}: it is already running`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return void (await this.run(['start', id]));
+      throw err;
+    } finally {
+      if (watchdog) clearInterval(watchdog);
+      await fh?.close();
+    }
+    await fsp.rm(fifo, { force: true });
   }
 
   async kill(id: string, signal: string | number, all = false): Promise<void> {
@@ -90,4 +124,14 @@ export class Runc {
 export function cleanRuncError(stderr: string): string {
   const msgs = [...stderr.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\"/g, '"'));
   return (msgs.length ? msgs.join('; ') : stderr).trim();
+}
+
+/** Alive and not a zombie (a dead init stays a zombie until conmon reaps it). */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
