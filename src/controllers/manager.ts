@@ -17,10 +17,11 @@ import { startCronJobController } from './cronjob/controller';
 import { startHPAController, PodMetricsSource } from './hpa/controller';
 import { startEndpointsController } from './endpoints/controller';
 import { startDaemonSetController } from './daemonset/controller';
+import { startNodeLifecycleController } from './nodelifecycle/controller';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints';
+export type ControllerName = 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'hpa' | 'endpoints' | 'nodelifecycle';
 
-export const ALL_CONTROLLERS: ControllerName[] = ['replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'hpa', 'endpoints'];
+export const ALL_CONTROLLERS: ControllerName[] = ['replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'hpa', 'endpoints', 'nodelifecycle'];
 
 export interface ControllerManagerOptions {
   /** Path of a kubeconfig (e.g. DATA_DIR/kubeconfig.yaml) — or pass `client`. */
@@ -54,6 +55,7 @@ export const STARTERS: Partial<Record<ControllerName, Starter>> = {
   cronjob: startCronJobController,
   endpoints: startEndpointsController,
   daemonset: startDaemonSetController,
+  nodelifecycle: startNodeLifecycleController,
 };
 
 export function startControllers(opts: ControllerManagerOptions): ControllerManager {

@@ -88,9 +88,22 @@ export function startFakeKubelet(client: KubeClient, opts: FakeKubeletOptions): 
   };
   inf.addEventHandler({ add: (p) => void handle(p), update: (_o, p) => void handle(p) });
   inf.start();
+  // Heartbeat like an agent (Ready condition's lastHeartbeatTime), so the node lifecycle controller keeps the
+  // fake nodes Ready through long tests.
+  const beat = async () => {
+    for (const n of opts.nodes) {
+      const now = rfc3339(Date.now());
+      await client
+        .patch(RESOURCES.nodes, undefined, n, { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake node for controller tests', lastHeartbeatTime: now, lastTransitionTime: now }] } }, 'merge', { subresource: 'status' })
+        .catch(() => {});
+    }
+  };
+  const heart = setInterval(() => void beat(), 10_000);
+  heart.unref();
   return {
     stop: () => {
       stopped = true;
+      clearInterval(heart);
       inf.stop();
     },
     informer: inf,
