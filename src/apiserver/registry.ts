@@ -380,7 +380,11 @@ export class Registry {
       const cur = await this.tryGet(r, ns, name);
       if (!cur) throw notFoundStatus(r.group, r.plural, name);
       const desired = mutate(clone(cur.obj));
-      const pinned = opts.pinnedRV ?? desired.metadata?.resourceVersion;
+      // A resourceVersion the caller wrote (PUT body, or one a patch sets) is a precondition. A patch result
+      // merely inherits the current one from `cur`: that is not a pin, so a concurrent write is retried.
+      // (A PUT naming the current revision loses the race on CAS and fails on the next attempt, as it should.)
+      const desiredRV = desired.metadata?.resourceVersion;
+      const pinned = opts.pinnedRV ?? (desiredRV && desiredRV !== String(cur.rev) ? desiredRV : undefined);
       if (pinned && pinned !== String(cur.rev)) throw conflictStatus(r.group, r.plural, name);
       const next = this.prepareUpdate(r, cur.obj, desired, opts.subresource);
       const hooks = opts.subresource === 'status' ? undefined : this.objectHooks.get(r);
