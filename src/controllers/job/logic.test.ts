@@ -50,3 +50,15 @@ test('counts in status never go down when finished pods are deleted; ttl requeue
   assert.equal(done.finished, true);
   assert.equal(done.requeueAfterMs, 20_000);
 });
+
+test('failed pods are replaced only after the upstream backoff (10 s doubling)', () => {
+  const failedPod = (name: string, at: string): Pod => ({ ...pod(name, 'Failed'), status: { phase: 'Failed', containerStatuses: [{ name: 'c', state: { terminated: { finishedAt: at } } }] } });
+  const j = job({ completions: 1, parallelism: 1, backoffLimit: 6 });
+  const one = planJob(j, [failedPod('a', '2026-01-01T00:00:00Z')], t0 + 4_000);
+  assert.equal(one.create, 0);
+  assert.equal(one.requeueAfterMs, 6_000);
+  assert.equal(planJob(j, [failedPod('a', '2026-01-01T00:00:00Z')], t0 + 10_000).create, 1);
+  const two = planJob(j, [failedPod('a', '2026-01-01T00:00:00Z'), failedPod('b', '2026-01-01T00:00:30Z')], t0 + 40_000);
+  assert.equal(two.create, 0, 'second failure: 20 s');
+  assert.equal(two.requeueAfterMs, 10_000);
+});

@@ -42,6 +42,21 @@ export interface JobPlan {
   requeueAfterMs?: number;
 }
 
+export const POD_FAILURE_BACKOFF_MS = 10_000;
+export const POD_FAILURE_BACKOFF_MAX_MS = 6 * 60_000;
+
+/** When a failed pod failed: its containers' finish time, else its last condition change, else creation. */
+function failedAt(p: Pod): number {
+  let t = 0;
+  for (const cs of p.status?.containerStatuses ?? []) {
+    const fin = (cs.state as { terminated?: { finishedAt?: string } } | undefined)?.terminated?.finishedAt;
+    if (fin) t = Math.max(t, Date.parse(fin) || 0);
+  }
+  if (t) return t;
+  for (const c of p.status?.conditions ?? []) t = Math.max(t, Date.parse(c.lastTransitionTime ?? '') || 0);
+  return t || Date.parse(p.metadata.creationTimestamp ?? '') || 0;
+}
+
 export function finishedCondition(job: Job): Condition | undefined {
   return job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
@@ -125,6 +140,16 @@ export function planJob(job: Job, pods: Pod[], nowMs: number): JobPlan {
   else want = succeeded > 0 ? 0 : parallelism; // work-queue jobs: once one succeeds no new pods start
   want = Math.max(0, want);
   if (active.length < want) plan.create = want - active.length;
+  // Upstream's pod failure backoff: after the n-th failure wait 10 s × 2^(n-1) (at most 6 min) before
+  // starting replacements, so a crashing job does not burn through its backoffLimit in seconds.
+  const lastFailure = Math.max(0, ...pods.filter((p) => p.status?.phase === 'Failed').map(failedAt));
+  if (plan.create > 0 && failed > 0 && lastFailure > 0) {
+    const wait = lastFailure + Math.min(POD_FAILURE_BACKOFF_MAX_MS, POD_FAILURE_BACKOFF_MS * 2 ** (failed - 1)) - nowMs;
+    if (wait > 0) {
+      plan.create = 0;
+      plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, wait);
+    }
+  }
   else if (active.length > want) plan.remove = [...active].sort((a, b) => (isPodReady(a) ? 1 : 0) - (isPodReady(b) ? 1 : 0)).slice(0, active.length - want);
   return plan;
 }
