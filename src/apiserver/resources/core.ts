@@ -80,6 +80,8 @@ function podStatusReason(pod: Any): string {
     const t = s?.state?.terminated;
     const w = s?.state?.waiting;
     if (t && t.exitCode === 0) continue;
+    // A started sidecar (restartable init container) no longer holds initialisation (upstream printPod).
+    if (isSidecar(pod, s?.name) && s?.started) continue;
     if (t) {
       reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
       initializing = true;
@@ -128,9 +130,18 @@ function podRestarts(pod: Any): string {
   return last !== undefined ? `${restarts} (${humanDuration(Date.now() - last)} ago)` : String(restarts);
 }
 
+/** An init container with restartPolicy Always: a sidecar that runs beside the main containers. */
+function isSidecar(pod: Any, name: string | undefined): boolean {
+  return (pod.spec?.initContainers ?? []).some((c: Any) => c?.name === name && c?.restartPolicy === 'Always');
+}
+
+/** READY counts sidecars as containers, as upstream's printer does. */
 function podReady(pod: Any): string {
-  const total = (pod.spec?.containers ?? []).length;
-  const ready = (pod.status?.containerStatuses ?? []).filter((s: Any) => s?.ready).length;
+  const sidecars = (pod.status?.initContainerStatuses ?? []).filter((s: Any) => isSidecar(pod, s?.name));
+  const total = (pod.spec?.containers ?? []).length + (pod.spec?.initContainers ?? []).filter((c: Any) => c?.restartPolicy === 'Always').length;
+  const ready =
+    (pod.status?.containerStatuses ?? []).filter((s: Any) => s?.ready).length +
+    sidecars.filter((s: Any) => s?.started && s?.ready).length;
   return `${ready}/${total}`;
 }
 

@@ -107,3 +107,32 @@ test('autoscaling/v1 HPA converts to and from v2 storage without loss', async ()
   assert.deepEqual(hpaV1ToV2(back), v2);
   assert.deepEqual(horizontalpodautoscalersV1.table.cells(back).slice(1, 6), ['Deployment/web', 'cpu: 42%/80%, <unknown>/10', '1', 5, 2]);
 });
+
+test('pod table: a started sidecar counts in READY and does not hold the pod in Init', () => {
+  const pods = findResource('', 'v1', 'pods')!;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default', creationTimestamp: new Date().toISOString() },
+    spec: {
+      initContainers: [{ name: 'setup', image: 'busybox' }, { name: 'proxy', image: 'busybox', restartPolicy: 'Always' }],
+      containers: [{ name: 'app', image: 'busybox' }],
+    },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True' }],
+      initContainerStatuses: [
+        { name: 'setup', ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+        { name: 'proxy', ready: true, started: true, restartCount: 0, state: { running: {} } },
+      ],
+      containerStatuses: [{ name: 'app', ready: true, started: true, restartCount: 0, state: { running: {} } }],
+    },
+  };
+  const cols = pods.table.columns.map((c) => c.name);
+  const cells = pods.table.cells(pod);
+  assert.equal(cells[cols.indexOf('Ready')], '2/2');
+  assert.equal(cells[cols.indexOf('Status')], 'Running');
+  // Before the sidecar has started, the pod is still initialising.
+  pod.status.initContainerStatuses[1] = { name: 'proxy', ready: false, started: false, restartCount: 0, state: { running: {} } };
+  assert.equal(pods.table.cells(pod)[cols.indexOf('Status')], 'Init:1/2');
+});
