@@ -150,10 +150,22 @@ export class NetworkManager implements ContainerNetworking {
     await m.destroyAll();
   }
 
-  /** Stops DNS and releases held ports; leaves namespaces, leases and rules for the next start. */
-  close(): void {
+  /**
+   * Stops DNS and releases held ports; leaves sandboxes (namespaces, leases, rules) for the next start.
+   */
+  close(): Promise<void> {
     this.dns.closeAll();
     this.ports.closeAll();
+    // Bridges of networks nobody uses are taken down too (their records stay; open() brings them back), so an
+    // engine stopped with no containers leaves no interface or rule behind. Busy networks keep theirs: the
+    // containers on them keep running while the engine is away.
+    return this.withLock(async () => {
+      for (const n of this.netCache.values()) {
+        if (this.endpointsOn(n.id).length) continue;
+        await this.firewall.removeNetwork(n.id).catch(() => undefined);
+        await run('ip', ['link', 'del', n.bridge], { allowFail: true });
+      }
+    });
   }
 
   // ---------------------------------------------------------------- networks
@@ -194,7 +206,8 @@ export class NetworkManager implements ContainerNetworking {
       for (const id of [...this.sbCache.keys()]) await this.teardownLocked(id).catch(() => undefined);
       for (const id of await this.netns.list()) await this.netns.remove(id).catch(() => undefined);
       for (const n of this.listNetworks()) await this.destroyNetwork(n);
-      this.close();
+      this.dns.closeAll();
+      this.ports.closeAll();
     });
   }
 
