@@ -136,6 +136,14 @@ export async function execute(cmd: Command, argv: string[]): Promise<number> {
     process.stdout.write(helpText(cmd.spec));
     return 0;
   }
+  // A closed reader (`skiff ps | head -1`): Go's docker dies of SIGPIPE quietly; do the same unless a verb
+  // handles it itself (run/attach/exec hand the SIGPIPE to the container).
+  const onStdoutError = (e: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  };
+  process.stdout.on('error', onStdoutError);
   let client: EngineClient | undefined;
   const ctx: Ctx = {
     get client() {

@@ -16,6 +16,11 @@ export interface PumpOptions {
   stdin: Readable | null;
   stdout: Writable;
   stderr: Writable;
+  /**
+   * Our stdout/stderr went away (EPIPE: `skiff run ... | head -1`). Output is discarded from then on; the
+   * caller decides what the container gets (docker's signal proxy hands it the SIGPIPE).
+   */
+  onBrokenPipe?: () => void;
 }
 
 /** Resolves when the daemon closes the output side (the process ended), after output is written. */
@@ -26,10 +31,26 @@ export function pumpHijacked(o: PumpOptions): Promise<void> {
     let systemError = '';
     let done = false;
 
+    let broken = false;
+    const waiting = new Set<Writable>();
+    const onOutErr = (e: NodeJS.ErrnoException) => {
+      if (broken) return;
+      broken = true;
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') o.onBrokenPipe?.();
+      else finish(e);
+    };
+    o.stdout.on('error', onOutErr);
+    o.stderr.on('error', onOutErr);
     const write = (w: Writable, data: Buffer) => {
-      if (data.length && !w.write(data)) {
+      if (broken || w.destroyed) return;
+      if (data.length && !w.write(data) && !waiting.has(w)) {
+        // One chunk can hold many frames: wait for a single drain per stream, resume when all drained.
+        waiting.add(w);
         socket.pause();
-        w.once('drain', () => socket.resume());
+        w.once('drain', () => {
+          waiting.delete(w);
+          if (waiting.size === 0) socket.resume();
+        });
       }
     };
     const onData = (chunk: Buffer) => {
@@ -49,8 +70,14 @@ export function pumpHijacked(o: PumpOptions): Promise<void> {
         o.stdin.pause();
       }
       // Let the stdout writes land before the caller exits.
-      const flush = () => (err ? reject(err) : systemError ? reject(new Error(systemError.trim())) : resolve());
-      if (o.stdout.writableNeedDrain) o.stdout.once('drain', flush);
+      const flush = () => {
+        o.stdout.removeListener('error', onOutErr);
+        o.stderr.removeListener('error', onOutErr);
+        if (err) reject(err);
+        else if (systemError) reject(new Error(systemError.trim()));
+        else resolve();
+      };
+      if (!broken && o.stdout.writableNeedDrain) o.stdout.once('drain', flush);
       else flush();
     };
     const onStdin = (d: Buffer) => {

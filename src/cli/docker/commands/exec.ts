@@ -60,7 +60,8 @@ const exec: Command = {
     await withRawTerminal(tty && interactive, async () => {
       const stopResize = tty ? monitorTtySize(client, `/exec/${enc(id)}/resize`) : () => undefined;
       try {
-        await pumpHijacked({ socket: conn.socket, head: conn.head, tty, stdin: interactive ? process.stdin : null, stdout: process.stdout, stderr: process.stderr });
+        // A reader that went away ends our side of the session; the exec'd process sees EPIPE on its next write.
+        await pumpHijacked({ socket: conn.socket, head: conn.head, tty, stdin: interactive ? process.stdin : null, stdout: process.stdout, stderr: process.stderr, onBrokenPipe: () => conn.socket.destroy() });
       } finally {
         stopResize();
       }

@@ -118,6 +118,8 @@ async function attachStartWait(ctx: Ctx, id: string, p: AttachPlan, autoRemove: 
       stdin: p.stdin ? process.stdin : null,
       stdout: process.stdout,
       stderr: process.stderr,
+      // Like docker's signal proxy forwarding the SIGPIPE it receives: the container gets it and ends.
+      onBrokenPipe: () => void client.request('POST', `/containers/${enc(id)}/kill`, { query: { signal: 'PIPE' } }).then((r) => r.resume(), () => undefined),
     });
     pump.catch(() => undefined);
     try {
