@@ -10,7 +10,7 @@
  * keeps the records, leases and rules consistent without finer-grained locking.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SkiffError, isSkiffError } from '../common/errors';
 import { CniError, CniInvoker, type CniResult, type RuntimeConf } from './cni';
@@ -134,6 +134,7 @@ export class NetworkManager implements ContainerNetworking {
     for (const n of await m.networks.list()) m.netCache.set(n.id, n);
     for (const s of await m.sandboxes.list()) m.sbCache.set(s.id, s);
     await m.firewall.ensureBase();
+    await sweepOrphanBridges(m.firewall);
     if (!opts.noDefaultNetwork && ![...m.netCache.values()].some((n) => n.isDefault)) {
       await m.withLock(() => m.createLocked({ name: DEFAULT_NETWORK_NAME, subnet: opts.defaultSubnet }, true));
     }
@@ -478,7 +479,7 @@ export class NetworkManager implements ContainerNetworking {
     await this.networks.put(id, rec);
     this.netCache.set(id, rec);
     try {
-      await this.activateNetwork(rec);
+      await this.activateNetwork(rec, true);
     } catch (err) {
       await this.destroyNetwork(rec).catch(() => undefined);
       throw err;
@@ -487,7 +488,7 @@ export class NetworkManager implements ContainerNetworking {
   }
 
   /** Bridge with its gateway address, isolation rules, DNS listener: everything a network needs while it exists. */
-  private async activateNetwork(n: NetworkRecord): Promise<void> {
+  private async activateNetwork(n: NetworkRecord, dnsStrict = false): Promise<void> {
     const prefix = parseCidr(n.subnet).prefix;
     const exists = (await run('ip', ['link', 'show', 'dev', n.bridge], { allowFail: true })).code === 0;
     if (!exists) {
@@ -499,8 +500,14 @@ export class NetworkManager implements ContainerNetworking {
       await run('ip', ['addr', 'add', `${n.gateway}/${prefix}`, 'brd', formatIp(broadcast(parseCidr(n.subnet))), 'dev', n.bridge], { allowFail: true });
     }
     await run('ip', ['link', 'set', n.bridge, 'up']);
+    // The alias names the owner, so any skiff on this host can tell an orphan (its data dir is gone) from a bridge
+    // another engine still uses.
+    await run('ip', ['link', 'set', 'dev', n.bridge, 'alias', bridgeAlias(n.id, this.opts.dataDir)], { allowFail: true });
     await this.firewall.addNetwork(n.id, n.bridge, n.subnet, n.internal);
-    await this.ensureDns(n);
+    // At start-up a busy port 53 must not keep the engine down: the next setup on this network retries (strictly).
+    await this.ensureDns(n).catch((err) => {
+      if (dnsStrict) throw err;
+    });
   }
 
   private async ensureDns(n: NetworkRecord): Promise<void> {
@@ -846,6 +853,35 @@ async function hostRoutes(): Promise<{ cidr: Cidr; dev?: string }[]> {
     /* unparseable: no routes known */
   }
   return out;
+}
+
+export function bridgeAlias(networkId: string, dataDir: string): string {
+  return `skiff:${networkId.slice(0, 12)}:${path.resolve(dataDir)}`;
+}
+
+/**
+ * Removes skiff bridges (and their SKIFF-* rules) whose owner's data dir no longer exists: what engines on
+ * temporary data dirs (tests) leave when they are killed. Bridges of live data dirs are never touched.
+ */
+export async function sweepOrphanBridges(firewall: Firewall): Promise<string[]> {
+  const res = await run('ip', ['-j', '-d', 'link', 'show', 'type', 'bridge'], { allowFail: true });
+  if (res.code !== 0) return [];
+  const removed: string[] = [];
+  let links: { ifname?: string; ifalias?: string }[] = [];
+  try {
+    links = JSON.parse(res.stdout);
+  } catch {
+    return [];
+  }
+  for (const l of links) {
+    const m = /^skiff:([0-9a-f]{12}):(\/.+)$/.exec(l.ifalias ?? '');
+    if (!l.ifname?.startsWith(BRIDGE_PREFIX) || !m) continue;
+    if (existsSync(m[2])) continue;
+    await firewall.removeNetwork(m[1]).catch(() => undefined);
+    await run('ip', ['link', 'del', l.ifname], { allowFail: true });
+    removed.push(l.ifname);
+  }
+  return removed;
 }
 
 /**

@@ -146,4 +146,23 @@ describe('reconcile after crashes (root, real CNI)', { skip: !isRoot && 'needs r
     await m.teardown(id);
     assert.deepEqual(readdirSync(path.join(runDir, 'netns')), []);
   });
+
+  it("removes bridges and rules of an engine whose data dir is gone (killed test engines)", async () => {
+    await m?.close();
+    m = undefined;
+    const other = mkdtempSync(path.join(os.tmpdir(), 'skiff-netorphan-'));
+    const o = await NetworkManager.open({ dataDir: path.join(other, 'data'), runDir: path.join(other, 'run'), noDefaultNetwork: true, upstreamResolvers: [] });
+    const n = await o.createNetwork({ name: `orphan${sfx}`, subnet: '10.202.5.0/24' });
+    // The engine is killed and its temp dir removed: nothing released.
+    rmSync(other, { recursive: true, force: true });
+    assert.equal((await run('ip', ['link', 'show', n.bridge], { allowFail: true })).code, 0);
+    const again = await NetworkManager.open({ dataDir, runDir, noDefaultNetwork: true, upstreamResolvers: [] });
+    // A bridge whose data dir still exists is left alone.
+    assert.equal((await run('ip', ['link', 'show', net.bridge], { allowFail: true })).code, 0);
+    await again.close();
+    assert.notEqual((await run('ip', ['link', 'show', n.bridge], { allowFail: true })).code, 0, 'orphan bridge removed');
+    assert.deepEqual(await natRulesMentioning('10.202.5.0/24'), []);
+    const filt = await run('iptables', ['-S', 'SKIFF-ISOLATION']);
+    assert.doesNotMatch(filt.stdout, new RegExp(`skiff:${n.id.slice(0, 12)}`));
+  });
 });
