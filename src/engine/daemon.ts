@@ -13,6 +13,8 @@ import { Router } from './api/router';
 import { DockerApiServer } from './api/server';
 import { registerSystemRoutes, type SystemCounts } from './api/routes/system';
 import { EventBus } from './events';
+import { NetworkManager } from '../network/manager';
+import { registerNetworkRoutes } from './api/routes/networks';
 import { ImageService, type ImageUser } from './images/service';
 import { LayerStore } from './snapshot/layers';
 import { OverlaySnapshotter } from './snapshot/overlay';
@@ -109,6 +111,23 @@ export class EngineDaemon {
     // --- end containers ---
 
     // --- networks (src/network) ---
+    // Records and IP leases in DATA_DIR/network, namespaces in RUN_DIR/netns. Containers that no longer run give
+    // their sandbox back (reconcile after a crash); running ones keep theirs and get their host ports again.
+    const networks = await NetworkManager.open({ dataDir: path.join(dataDir, 'network'), runDir: this.opts.runDir });
+    containers.setNetworking(networks);
+    await networks.reconcile(containers.list().filter((r) => r.State.Running).map((r) => r.Id));
+    registerNetworkRoutes(this.router, {
+      networks,
+      containers: {
+        resolve: (ref) => {
+          const r = containers.get(ref);
+          return { id: r.Id, name: r.Name.replace(/^\//, ''), running: r.State.Running };
+        },
+      },
+      emit: (action, n, container) =>
+        void this.events.publish('network', action, n.id, { name: n.name, type: n.type, ...(container ? { container } : {}) }),
+    });
+    this.closers.push(() => networks.close());
     // --- end networks ---
 
     registerSystemRoutes(this.router, {
