@@ -191,6 +191,35 @@ test('run attached: streams, exit codes, flags, stdin, --rm', opts, async () => 
   assert.equal((await skiff('ps', '-aq', '--no-trunc')).stdout, before);
 });
 
+test('run/create flags become the same container config as docker makes', opts, async () => {
+  const flags = [
+    '-e', 'A=1', '-e', 'HOME', '-l', 'x=y', '-w', '/tmp', '-u', '1000', '--entrypoint', 'sh', '-m', '64m', '--memory-swap', '128m',
+    '--cpus', '0.5', '-c', '512', '--pids-limit', '50', '-p', '8080:80', '-p', '127.0.0.1:9090:90/udp', '--expose', '7000',
+    '--restart', 'on-failure:3', '--health-cmd', 'true', '--health-interval', '2s', '--health-retries', '2',
+    '--cap-add', 'net_admin', '--cap-drop', 'MKNOD', '--read-only', '--tmpfs', '/run:size=1m', '--security-opt', 'no-new-privileges',
+    '--stop-signal', 'SIGUSR1', '--stop-timeout', '5', '--hostname', 'hh', '--init', '-v', `${tmp}:/hosttmp:ro`, '-v', 'skiff-cli-v1:/data',
+    '--network', 'none', '--ulimit', 'nofile=100:200', '--add-host', 'a:1.2.3.4', '--dns', '1.1.1.1', '--shm-size', '8m',
+    '--log-opt', 'max-size=1m', '-t', '-i',
+  ];
+  const d = await docker('create', '--name', 'skiff-cli-cd', ...flags, 'busybox', '-c', 'echo hi');
+  assert.equal(d.code, 0, d.stderr);
+  await ok('create', '--name', 'skiff-cli-cs', ...flags, 'busybox', '-c', 'echo hi');
+  for (const k of ['Config', 'HostConfig', 'NetworkSettings']) {
+    const a = JSON.parse((await ok('inspect', '-f', `{{json .${k}}}`, 'skiff-cli-cd')).stdout);
+    const b = JSON.parse((await ok('inspect', '-f', `{{json .${k}}}`, 'skiff-cli-cs')).stdout);
+    assert.deepEqual(b, a, k);
+  }
+  await ok('rm', '-v', 'skiff-cli-cd', 'skiff-cli-cs');
+  await ok('volume', 'rm', 'skiff-cli-v1');
+
+  // --cidfile: written after create; an existing file is refused before anything is created.
+  const cid = path.join(tmp, 'cid');
+  const r = await ok('run', '--cidfile', cid, '--rm', 'busybox', 'true');
+  assert.match(fs.readFileSync(cid, 'utf8'), /^[0-9a-f]{64}$/);
+  assert.equal(r.stdout, '');
+  await same('run', '--cidfile', cid, '--rm', 'busybox', 'true');
+});
+
 test('detached container: ps, logs, exec, inspect, stats, top, stop, rm', opts, async () => {
   const d = await ok('run', '-d', '--name', 'skiff-cli-web', '-e', 'GREETING=hi', 'busybox', 'sh', '-c', 'echo started; echo warn >&2; while true; do sleep 1; done');
   assert.match(d.stdout, /^[0-9a-f]{64}\n$/);

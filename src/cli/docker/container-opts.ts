@@ -170,13 +170,13 @@ export function parseRestartPolicy(policy: string): { Name: string; MaximumRetry
 }
 
 /** docker's --ulimit "nofile=1024[:2048]". */
-export function parseUlimit(v: string): { Name: string; Soft: number; Hard: number } {
+export function parseUlimit(v: string): { Name: string; Hard: number; Soft: number } {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
   if (!m) throw new Error(`invalid ulimit argument: ${v}`);
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
   if (soft > hard && hard !== -1) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
-  return { Name: m[1], Soft: soft, Hard: hard };
+  return { Name: m[1], Hard: hard, Soft: soft }; // Go's field order
 }
 
 /** docker's --mount "type=bind,source=/a,target=/b,readonly" (the common keys). */
@@ -384,11 +384,11 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
   const hostConfig: Record<string, unknown> = {
     Binds: binds.length ? binds : null,
     NetworkMode: network ?? 'default',
-    PortBindings: bindings,
+    PortBindings: sortKeys(bindings),
     RestartPolicy: restart,
     AutoRemove: Boolean(v.rm),
-    CapAdd: list('cap-add').length ? list('cap-add') : null,
-    CapDrop: list('cap-drop').length ? list('cap-drop') : null,
+    CapAdd: list('cap-add').length ? list('cap-add').map(normalizeCapability) : null,
+    CapDrop: list('cap-drop').length ? list('cap-drop').map(normalizeCapability) : null,
     Dns: list('dns'),
     DnsOptions: list('dns-option'),
     DnsSearch: list('dns-search'),
@@ -408,7 +408,7 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
     Memory: (v.memory as number | undefined) ?? 0,
     MemoryReservation: (v['memory-reservation'] as number | undefined) ?? 0,
     MemorySwap: (v['memory-swap'] as number | undefined) ?? 0,
-    MemorySwappiness: inp.changed.has('memory-swappiness') ? v['memory-swappiness'] : null,
+    MemorySwappiness: (v['memory-swappiness'] as number | undefined) ?? -1,
     NanoCpus: (v.cpus as number | undefined) ?? 0,
     CpuShares: (v['cpu-shares'] as number | undefined) ?? 0,
     CpuPeriod: (v['cpu-period'] as number | undefined) ?? 0,
@@ -417,7 +417,7 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
     CpusetMems: str('cpuset-mems') ?? '',
     CgroupParent: str('cgroup-parent') ?? '',
     PidsLimit: inp.changed.has('pids-limit') ? v['pids-limit'] : null,
-    OomKillDisable: inp.changed.has('oom-kill-disable') ? Boolean(v['oom-kill-disable']) : null,
+    OomKillDisable: Boolean(v['oom-kill-disable']),
     OomScoreAdj: (v['oom-score-adj'] as number | undefined) ?? 0,
     Ulimits: list('ulimit').length ? list('ulimit') : null,
     ShmSize: (v['shm-size'] as number | undefined) ?? 0,
@@ -436,7 +436,7 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
     AttachStdin: attachStdin,
     AttachStdout: attachStdout,
     AttachStderr: attachStderr,
-    ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    ExposedPorts: Object.keys(exposed).length ? sortKeys(exposed) : undefined,
     Tty: Boolean(v.tty),
     OpenStdin: interactive,
     StdinOnce: interactive && attachStdin,
@@ -471,6 +471,17 @@ export function parseDevice(v: string): { PathOnHost: string; PathInContainer: s
     perms = parts[2];
   } else if (parts.length > 3) throw new Error(`invalid device specification: ${v}`);
   return { PathOnHost: onHost, PathInContainer: inContainer, CgroupPermissions: perms };
+}
+
+/** docker's opts.NormalizeCapability: upper case with the CAP_ prefix ("net_admin" → "CAP_NET_ADMIN"), ALL as is. */
+export function normalizeCapability(c: string): string {
+  const up = c.trim().toUpperCase();
+  return up === 'ALL' || up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+/** Go marshals maps with sorted keys; the engine keeps what it is sent. */
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
 function joinPath(cwd: string, rel: string): string {

@@ -47,6 +47,9 @@ async function createContainer(ctx: Ctx, verb: string): Promise<{ id: string; bo
     req.body.AttachStdin = Boolean(ctx.v.interactive);
     req.body.StdinOnce = Boolean(ctx.v.interactive);
   }
+  if (ctx.v.cidfile && fs.existsSync(ctx.v.cidfile)) {
+    throw runError(new Error(`container ID file found, make sure the other container isn't running or delete ${ctx.v.cidfile}`), verb);
+  }
   const image = String(req.body.Image);
   const pull = String(ctx.v.pull ?? 'missing');
   if (!['always', 'missing', 'never'].includes(pull)) throw runError(new Error(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`), verb);
@@ -70,7 +73,7 @@ async function createContainer(ctx: Ctx, verb: string): Promise<{ id: string; bo
       res = await create();
     }
     for (const w of res.Warnings ?? []) ctx.err(`WARNING: ${w}\n`);
-    if (ctx.v.cidfile) fs.writeFileSync(ctx.v.cidfile, res.Id, { flag: 'wx' });
+    if (ctx.v.cidfile) fs.writeFileSync(ctx.v.cidfile, res.Id);
     return { id: res.Id, body: req.body };
   } catch (e) {
     if (e instanceof CliError) throw e;
