@@ -119,7 +119,7 @@ const tag: Command = {
     const [src, dst] = ctx.args;
     const { name, tag: t, digest } = splitRef(dst);
     if (digest) throw new CliError('refusing to create a tag with a digest reference');
-    (await ctx.client.request('POST', `/images/${encRef(src)}/tag`, { query: { repo: name, tag: t ?? 'latest' } })).resume();
+    (await ctx.client.request('POST', `/images/${encRef(src)}/tag`, { query: { repo: normalizeName(name), tag: t ?? 'latest' } })).resume();
     return 0;
   },
 };

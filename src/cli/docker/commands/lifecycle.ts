@@ -94,7 +94,7 @@ const wait: Command = {
   spec: { usage: `wait ${containers}`, description: 'Block until one or more containers stop, then print their exit codes', minArgs: 1, flags: [] },
   run: (ctx) =>
     forEachArg(ctx, async (c) => {
-      const r = await ctx.client.json<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${enc(c)}/wait`, { query: { condition: 'not-running' } });
+      const r = await ctx.client.json<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${enc(c)}/wait`);
       if (r.Error?.Message) throw new CliError(r.Error.Message);
       return String(r.StatusCode);
     }),
