@@ -7,7 +7,7 @@ import { bytesSize, humanSize } from '../units';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** docker's CPU/memory/IO arithmetic for a Linux stats sample. */
-export function statsRow(s: Json, idOrName: string) {
+export function statsRow(s: Json, idOrName: string, trunc = true) {
   const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
   const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
   const online = s.cpu_stats?.online_cpus || (s.cpu_stats?.cpu_usage?.percpu_usage ?? []).length || 1;
@@ -34,7 +34,7 @@ export function statsRow(s: Json, idOrName: string) {
   const id: string = s.id ?? '';
   return {
     Container: idOrName,
-    ID: id ? shortId(id) : idOrName,
+    ID: id ? (trunc ? shortId(id) : id) : idOrName,
     Name: String(s.name ?? '').replace(/^\//, '') || '--',
     CPUPerc: `${cpu.toFixed(2)}%`,
     MemUsage: `${bytesSize(mem)} / ${bytesSize(limit)}`,
@@ -49,7 +49,7 @@ const HEADERS = { Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUP
 
 async function sample(ctx: Ctx, ids: string[]) {
   return Promise.all(
-    ids.map(async (id) => statsRow(await ctx.client.json<Json>('GET', `/containers/${enc(id)}/stats`, { query: { stream: false } }), id)),
+    ids.map(async (id) => statsRow(await ctx.client.json<Json>('GET', `/containers/${enc(id)}/stats`, { query: { stream: false } }), id, !ctx.v['no-trunc'])),
   );
 }
 
@@ -72,7 +72,7 @@ const stats: Command = {
         defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
         headers: HEADERS,
         jsonKeys: ['BlockIO', 'CPUPerc', 'Container', 'ID', 'MemPerc', 'MemUsage', 'Name', 'NetIO', 'PIDs'],
-        rows: rows.map((r) => (ctx.v['no-trunc'] ? r : r)),
+        rows,
       });
     if (ctx.v['no-stream']) {
       ctx.out(render(await sample(ctx, await ids())));

@@ -1,7 +1,6 @@
 /** version, info, events: the engine's self-description and its event stream, printed like docker 28. */
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import type { Command, Ctx } from '../command';
 import { API_VERSION } from '../client';
 import { compileTemplate } from '../template';
@@ -135,7 +134,6 @@ const info: Command = {
     L.push(` Live Restore Enabled: ${Boolean(i.LiveRestoreEnabled)}`);
     ctx.out(L.join('\n') + '\n');
     for (const w of (i.Warnings ?? []) as string[]) ctx.err(w + '\n');
-    void os;
     return 0;
   },
 };
