@@ -50,6 +50,8 @@ interface PodState {
   waiting: Map<string, { reason: string; message: string }>;
   forceRestart: Set<string>;
   lastStatus?: string;
+  /** The same, parsed: the base for the next status (transition times, startTime), as the kubelet's status cache. */
+  lastStatusObj?: Obj;
   podIP?: string;
   /** Containers whose start was handled (postStart ran, events sent). */
   handled: Set<string>;
@@ -348,7 +350,7 @@ export class NodeAgent {
           (await this.opts.network.ensurePod({ uid, name: pod.metadata.name!, hostname: podHostname(pod), namespace: pod.metadata.namespace }, hostPorts));
         podIP = sb.endpoints[0]?.ipAddress;
         sandboxReady = true;
-        this.trace(pod, 'sandbox', tSb);
+        if (Date.now() - tSb > 1) this.trace(pod, 'sandbox', tSb);
       }
       st.podIP = podIP;
     }
@@ -506,7 +508,10 @@ export class NodeAgent {
     // Status.
     const after = computePodActions({ ...syncInput(), containers });
     const status = computePodStatus({
-      pod,
+      // Our last written status, not the informer's copy, is the previous state: the informer lags behind our
+      // own writes, and computing from its older copy made two in-flight writes flip a condition's
+      // lastTransitionTime back and forth forever (upstream's status manager caches its own status likewise).
+      pod: st.lastStatusObj ? { ...pod, status: st.lastStatusObj as PodV1['status'] } : pod,
       containers,
       actions: after,
       waiting: st.waiting,
@@ -519,8 +524,8 @@ export class NodeAgent {
       nowIso: new Date().toISOString(),
     });
     const tStatus = Date.now();
-    await this.writeStatus(pod, st, status);
-    this.trace(pod, 'status', tStatus);
+    const wrote = await this.writeStatus(pod, st, status);
+    if (wrote) this.trace(pod, `status ${wrote}`, tStatus);
 
     // A pod that just finished: stop what still runs (sidecars), free the sandbox.
     if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !pod.spec.hostNetwork) {
@@ -548,15 +553,18 @@ export class NodeAgent {
     }
   }
 
-  private async writeStatus(pod: PodV1, st: PodState, status: Obj): Promise<void> {
+  /** Returns what it did, for tracing: undefined when nothing was written. */
+  private async writeStatus(pod: PodV1, st: PodState, status: Obj): Promise<string | undefined> {
     const text = JSON.stringify(status);
-    if (st.lastStatus === text) return;
+    if (st.lastStatus === text) return undefined;
     const cur = (pod.status ?? {}) as Obj;
     // Compare with what the API has (minus probe times), so a restarted agent does not rewrite the same status.
     if (st.lastStatus === undefined && JSON.stringify(normalise(cur)) === JSON.stringify(normalise(status))) {
       st.lastStatus = text;
-      return;
+      st.lastStatusObj = status;
+      return undefined;
     }
+    const why = this.tracing ? `${status.phase} ${st.lastStatusObj === undefined ? 'first' : diffKeys(st.lastStatusObj, status)}` : 'written';
     const patch: Obj = { ...status };
     for (const k of STATUS_NULLABLE) if (!(k in status) && k in cur) patch[k] = null;
     try {
@@ -564,8 +572,10 @@ export class NodeAgent {
         subresource: 'status',
       });
       st.lastStatus = text;
+      st.lastStatusObj = status;
+      return why;
     } catch (err) {
-      if (isSkiffError(err, 'NotFound')) return;
+      if (isSkiffError(err, 'NotFound')) return undefined;
       throw err;
     }
   }
@@ -647,6 +657,19 @@ export function findSpec(pod: PodV1, name: string): ContainerSpec | undefined {
 
 export function podHostname(pod: PodV1): string {
   return (pod.spec.hostname ?? pod.metadata.name ?? 'pod').slice(0, 63);
+}
+
+/** Paths where two JSON values differ (trace output only). */
+function diffKeys(a: unknown, b: unknown, at = ''): string {
+  if (JSON.stringify(a) === JSON.stringify(b)) return '';
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a as Obj), ...Object.keys(b as Obj)]);
+    return [...keys]
+      .map((k) => diffKeys((a as Obj)[k], (b as Obj)[k], `${at}.${k}`))
+      .filter(Boolean)
+      .join(' ');
+  }
+  return at || '.';
 }
 
 function normalise(s: Obj): Obj {

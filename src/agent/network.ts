@@ -14,6 +14,7 @@ import type { ContainerNetworking, SandboxRequest, SandboxResult } from '../netw
 import { conflict } from '../common/errors';
 import { POD_NETWORK_MODE_PREFIX, sandboxId } from './naming';
 import { podSearchDomains } from '../proxy/dns';
+import { FastSandboxes } from './sandbox';
 
 export const POD_NETWORK = 'skiff-pods';
 
@@ -29,14 +30,21 @@ export interface PodNetworkOptions {
 }
 
 export class PodNetwork implements ContainerNetworking {
-  private constructor(readonly manager: NetworkManager, private readonly opts: PodNetworkOptions) {}
+  private constructor(
+    readonly manager: NetworkManager,
+    /** Pods without host ports (nearly all): set up concurrently, without the library's lock (./sandbox.ts). */
+    readonly fast: FastSandboxes,
+    private readonly opts: PodNetworkOptions,
+  ) {}
 
   static async open(opts: PodNetworkOptions): Promise<PodNetwork> {
     const manager = await NetworkManager.open({ dataDir: opts.dataDir, runDir: opts.runDir });
     if (!manager.listNetworks().some((n) => n.name === POD_NETWORK)) {
       await manager.createNetwork({ name: POD_NETWORK, subnet: opts.subnet, labels: { 'io.skiff.network': 'pods' } });
     }
-    return new PodNetwork(manager, opts);
+    // The library keeps host-local's leases under DATA/ipam (NetworkManager's layout).
+    const fast = await FastSandboxes.open(manager.getNetwork(POD_NETWORK), manager.netns, opts.dataDir, path.join(opts.dataDir, 'ipam'));
+    return new PodNetwork(manager, fast, opts);
   }
 
   /** The pods network's subnet (for the Node's podCIDR). */
@@ -46,29 +54,39 @@ export class PodNetwork implements ContainerNetworking {
 
   /** Creates (or returns) the pod's sandbox. */
   ensurePod(pod: { uid: string; name: string; hostname: string; namespace?: string }, hostPorts: SandboxRequest['portBindings'] = []): Promise<SandboxResult> {
+    // ClusterFirst DNS (kubelet's default): cluster names through the network's DNS, which the service
+    // proxy feeds (src/proxy/dns.ts), with the namespace's search list and upstream's ndots.
+    const dns = pod.namespace ? { dnsSearch: podSearchDomains(pod.namespace), dnsOptions: ['ndots:5'] } : {};
+    if (!hostPorts.length) return this.fast.setup({ id: sandboxId(pod.uid), name: pod.name, hostname: pod.hostname, ...dns });
+    // Host ports need portmap and the library's port reservations.
     return this.manager.setup({
       id: sandboxId(pod.uid),
       name: pod.name,
       hostname: pod.hostname,
       endpoints: [{ network: POD_NETWORK }],
       portBindings: hostPorts,
-      // ClusterFirst DNS (kubelet's default): cluster names through the network's DNS, which the service
-      // proxy feeds (src/proxy/dns.ts), with the namespace's search list and upstream's ndots.
-      ...(pod.namespace ? { dnsSearch: podSearchDomains(pod.namespace), dnsOptions: ['ndots:5'] } : {}),
+      ...dns,
     });
   }
 
   podSandbox(uid: string): SandboxResult | undefined {
-    return this.manager.sandbox(sandboxId(uid));
+    const id = sandboxId(uid);
+    return this.fast.get(id) ?? this.manager.sandbox(id);
   }
 
   teardownPod(uid: string): Promise<void> {
-    return this.manager.teardown(sandboxId(uid));
+    const id = sandboxId(uid);
+    return this.fast.has(id) ? this.fast.teardown(id) : this.manager.teardown(id);
   }
 
   /** Frees sandboxes of pods that no longer exist here (after a crash). */
-  reconcilePods(liveUids: Iterable<string>, otherLiveIds: Iterable<string> = []): Promise<unknown> {
-    return this.manager.reconcile([...[...liveUids].map(sandboxId), ...otherLiveIds]);
+  async reconcilePods(liveUids: Iterable<string>, otherLiveIds: Iterable<string> = []): Promise<unknown> {
+    const live = new Set([...[...liveUids].map(sandboxId), ...otherLiveIds]);
+    // The library's reconcile first (it may recreate the bridge), then ours: drops dead records, puts veths
+    // back on a recreated bridge. The library keeps namespaces and leases of live owners, ours included.
+    const res = await this.manager.reconcile(live);
+    await this.fast.reconcile(live);
+    return res;
   }
 
   // ---- ContainerNetworking for the engine's container manager ----
@@ -89,7 +107,10 @@ export class PodNetwork implements ContainerNetworking {
   }
 
   close(): void {
-    this.manager.close();
+    // With pods of ours still running, the library must not take the bridge down as "unused" (it only
+    // counts its own sandboxes): leave everything for the next start, as it does for its busy networks.
+    if (this.fast.ids().length) return;
+    void this.manager.close();
   }
 }
 
