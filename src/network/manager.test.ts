@@ -78,7 +78,7 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
   after(async () => {
     for (const p of procs) killProc(p);
     if (m) {
-      for (const id of ['web', 'client', 'dup', 'busy', 'other', 'intern', 'dflt', 'static', 'static2']) await m.teardown(ids(id)).catch(() => undefined);
+      for (const id of ['web', 'client', 'dup', 'busy', 'other', 'intern', 'dflt', 'static', 'static2', 'u1', 'u2']) await m.teardown(ids(id)).catch(() => undefined);
       await m.destroyAll().catch(() => undefined);
     }
     await removeOutsideNetns(outsideNs, outsideVeth);
@@ -340,6 +340,35 @@ describe('NetworkManager (root, real CNI)', { skip: !isRoot && 'needs root' }, (
     const again = await m.setup({ id: ids('web'), name: ids('web'), hostname: '', endpoints: [{ network: A.name }], portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: httpPort }] });
     assert.equal(again.ports[0].hostPort, httpPort, 'the freed host port can be published again');
     await m.teardown(ids('web'));
+  });
+
+  // CNI portmap drops UDP conntrack entries of a port when it maps it (netlink; no conntrack tool needed).
+  it('moves a busy UDP host port to a new container (stale conntrack entries are dropped)', async () => {
+    const server = (tag: string) => `const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send('${tag}:'+m,r.port,r.address));u.bind(53)`;
+    const first = await m.setup({ id: ids('u1'), name: ids('u1'), hostname: '', endpoints: [{ network: A.name }], portBindings: [{ containerPort: 53, protocol: 'udp', hostIp: '', hostPort: 0 }] });
+    const port = first.ports[0].hostPort;
+    const p1 = spawnInNetns(first.netnsPath, ['node', '-e', server('one')]);
+    procs.push(p1);
+    // One client socket (fixed source port) that keeps talking across the switch, like a resolver would.
+    const client = dgram.createSocket('udp4');
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    const ask = (msg: string) =>
+      new Promise<string | undefined>((resolve) => {
+        const t = setTimeout(() => (client.removeAllListeners('message'), resolve(undefined)), 1000);
+        client.once('message', (m) => (clearTimeout(t), resolve(String(m))));
+        client.send(msg, port, '127.0.0.1');
+      });
+    try {
+      assert.equal(await waitFor(() => ask('a'), 'first udp server'), 'one:a');
+      killProc(p1);
+      await m.teardown(ids('u1'));
+      const second = await m.setup({ id: ids('u2'), name: ids('u2'), hostname: '', endpoints: [{ network: A.name }], portBindings: [{ containerPort: 53, protocol: 'udp', hostIp: '', hostPort: port }] });
+      procs.push(spawnInNetns(second.netnsPath, ['node', '-e', server('two')]));
+      assert.equal(await waitFor(() => ask('b'), 'second udp server on the same host port'), 'two:b');
+    } finally {
+      client.close();
+      await m.teardown(ids('u2'));
+    }
   });
 
   it('removes networks and prunes unused ones, with their bridges and rules', async () => {
