@@ -350,7 +350,7 @@ test('volumes: create, ls, inspect, mount, rm; bind mounts', opts, async () => {
   await same('volume', 'rm', 'skiff-cli-vol');
 });
 
-test('networks', opts, async (t) => {
+test('networks: ls, inspect, create, rm, published ports, user network with --ip/--network-alias, connect/disconnect', opts, async (t) => {
   // The /networks routes join the engine's daemon separately; until then there is nothing to compare.
   const probe = await skiff('network', 'ls');
   if (/page not found/.test(probe.stderr)) return t.skip('engine does not serve /networks yet');
@@ -359,6 +359,27 @@ test('networks', opts, async (t) => {
   const n = await ok('network', 'create', 'skiff-cli-net');
   assert.match(n.stdout, /^[0-9a-f]{64}\n$/);
   await same('network', 'ls', '--filter', 'name=skiff-cli-net');
+
+  // Published ports, a user network with a fixed address and an alias, connect/disconnect.
+  await ok('run', '-d', '--name', 'skiff-cli-pub', '-p', '127.0.0.1:18480:80', '-p', '18481-18482:81-82', '-p', '127.0.0.1:18483:83/udp', 'busybox', 'sleep', '300');
+  await same('port', 'skiff-cli-pub');
+  await same('port', 'skiff-cli-pub', '80');
+  await same('port', 'skiff-cli-pub', '84');
+  await same('ps', '--filter', 'name=skiff-cli-pub', '--format', '{{.Ports}}');
+  await ok('network', 'create', '--subnet', '10.231.7.0/24', 'skiff-cli-sub');
+  await same('network', 'inspect', '-f', '{{json .IPAM.Config}} {{.Driver}}', 'skiff-cli-sub');
+  await ok('run', '-d', '--name', 'skiff-cli-srv', '--network', 'skiff-cli-sub', '--ip', '10.231.7.50', '--network-alias', 'websrv', 'busybox', 'sleep', '300');
+  await same('inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Aliases}};{{end}}', 'skiff-cli-srv');
+  const ping = await ok('run', '--rm', '--network', 'skiff-cli-sub', 'busybox', 'ping', '-c', '1', '-W', '5', 'websrv');
+  assert.match(ping.stdout, /from 10\.231\.7\.50/);
+  await ok('network', 'connect', 'bridge', 'skiff-cli-srv');
+  await same('inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}};{{end}}', 'skiff-cli-srv');
+  await ok('network', 'disconnect', 'bridge', 'skiff-cli-srv');
+  await same('inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}};{{end}}', 'skiff-cli-srv');
+  await same('network', 'rm', 'skiff-cli-sub'); // in use: same error from both
+  await ok('rm', '-f', 'skiff-cli-srv', 'skiff-cli-pub');
+  assert.equal((await ok('network', 'rm', 'skiff-cli-sub')).stdout, 'skiff-cli-sub\n');
+
   assert.equal((await ok('network', 'rm', 'skiff-cli-net')).stdout, 'skiff-cli-net\n');
   await same('network', 'rm', 'skiff-cli-net');
 });
