@@ -37,6 +37,7 @@ Cluster commands (Kubernetes API; KUBECONFIG or --kubeconfig):
 `;
 
 export async function main(argv: string[]): Promise<void> {
+  argv = takeLeadingHost(argv);
   const [verb, ...rest] = argv;
   let code: number;
   try {
@@ -58,4 +59,19 @@ export async function main(argv: string[]): Promise<void> {
     code = 1;
   }
   if (code !== -1) process.exitCode = code; // -1: a long-running role manages its own exit
+}
+
+/** `skiff -H unix:///x.sock ps` as docker allows: a leading -H/--host becomes DOCKER_HOST for the verb. */
+function takeLeadingHost(argv: string[]): string[] {
+  const [first, second] = argv;
+  if ((first === '-H' || first === '--host') && second !== undefined) {
+    process.env.DOCKER_HOST = second;
+    return argv.slice(2);
+  }
+  const m = /^(?:-H|--host)=(.+)$/.exec(first ?? '');
+  if (m) {
+    process.env.DOCKER_HOST = m[1];
+    return argv.slice(1);
+  }
+  return argv;
 }

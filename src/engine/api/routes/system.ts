@@ -49,7 +49,7 @@ export function registerSystemRoutes(router: Router, deps: SystemDeps): void {
   router.get('/version', ({ res }) => {
     sendJson(res, 200, {
       Platform: { Name: 'skiff' },
-      Components: [{ Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: os.release() } }],
+      Components: [{ Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'skiff', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), Experimental: 'false', BuildTime: new Date(0).toISOString() } }],
       Version: ENGINE_VERSION,
       ApiVersion: API_VERSION,
       MinAPIVersion: MIN_API_VERSION,
