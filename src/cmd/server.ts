@@ -80,7 +80,37 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   return f;
 }
 
+const SERVER_USAGE = `Usage: skiff server [flags]
+
+Runs the control plane (Kubernetes API over the store, scheduler, controllers) and, unless --disable-agent,
+a node: the container engine (Docker Engine API on --socket) and the node agent.
+
+Control plane:
+  --data-dir DIR                 state, PKI, kubeconfig (default /var/lib/skiff/server)
+  --listen-port N                HTTPS port of the Kubernetes API (default 6443)
+  --bind-address IP              address to listen on (default 0.0.0.0)
+  --insecure-port N              also serve plain HTTP on 127.0.0.1:N (loopback only)
+  --write-kubeconfig PATH        admin kubeconfig (default DATA_DIR/kubeconfig.yaml)
+  --datastore-endpoint URL       sqlite://PATH (default: embedded SQLite) or http://host:2379[,...] for etcd
+  --service-cidr CIDR            virtual IPs of Services (default 10.43.0.0/16)
+  --service-node-port-range A-B  NodePort range (default 30000-32767)
+Node:
+  --disable-agent                control plane only (no engine, agent, scheduler or controllers)
+  --socket PATH                  the engine's Docker Engine API socket (default /run/skiff/docker.sock,
+                                 or RUN_DIR/docker.sock when --run-dir is given)
+  --run-dir DIR                  runtime state: runc root, netns, conmon sockets (default /run/skiff for the
+                                 default data dir, else /run/skiff-<hash of the data dir>)
+  --engine-data-dir DIR          images, containers, volumes (default DATA_DIR/engine)
+  --node-name NAME               the Node's name (default: host name)
+  --pod-subnet CIDR              pod addresses on this node
+  --disable-scheduler, --disable-controller-manager
+`;
+
 export async function runServer(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(SERVER_USAGE);
+    return 0;
+  }
   // --- node (src/cmd/node.ts, node-agent engineer): engine + agent flags are taken out first ---
   const nodeMod = await import('./node');
   const { node: nodeFlags, rest } = nodeMod.takeNodeFlags(argv);
