@@ -5,7 +5,7 @@
  * container id each time). Paired rounds in alternating order; prints the median of per-round ratios.
  * Also records the engine's idle RSS.
  *
- *   npm run build && node dist/bench/run.js [--rounds 30]
+ *   npm run build && node dist/bench/run.js [--rounds 30] [--network none|default]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,6 +46,10 @@ function nofileHard(): number {
 
 async function main(): Promise<void> {
   const rounds = arg('rounds', 30);
+  // `--network none` gives the container the same empty network namespace as the runc bundle; the default
+  // (bridge) adds a CNI setup and teardown per container, which the peer does not do.
+  const netIdx = process.argv.indexOf('--network');
+  const network = netIdx >= 0 ? process.argv[netIdx + 1] : 'default';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-run-'));
   const engine = await startEngine({ busybox: true });
   const cgParent = `skiff-bench-${process.pid}`;
@@ -85,7 +89,8 @@ async function main(): Promise<void> {
 
     const dockerEnv = { ...process.env, DOCKER_HOST: engine.host, DOCKER_CONFIG: path.join(tmp, 'docker-config') };
     let n = 0;
-    const skiffRun = () => timed('docker', ['run', '--rm', 'busybox', 'true'], dockerEnv);
+    const netArgs = network === 'default' ? [] : ['--network', network];
+    const skiffRun = () => timed('docker', ['run', '--rm', ...netArgs, 'busybox', 'true'], dockerEnv);
     const runcRun = async () => {
       const id = `bench-${process.pid}-${n++}`;
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(specFor(id)));
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)![1]);
     const load = os.loadavg()[0].toFixed(1);
     console.log(`rounds: ${rounds} (paired, alternating order), load average ${load}`);
-    console.log(`docker run --rm busybox true via skiff: median ${median(skiff).toFixed(1)} ms`);
+    console.log(`docker run --rm ${netArgs.join(' ')}${netArgs.length ? ' ' : ''}busybox true via skiff: median ${median(skiff).toFixed(1)} ms`);
     console.log(`runc run (equivalent bundle):           median ${median(runc).toFixed(1)} ms`);
     console.log(`median ratio skiff/runc: ${median(ratios).toFixed(2)}x (target <= 2.0x)`);
     console.log(`engine idle RSS: ${(rssKb / 1024).toFixed(1)} MiB`);

@@ -104,7 +104,9 @@ export class EngineDaemon {
     registerContainerRoutes(this.router, { containers });
     registerExecRoutes(this.router, { execs });
     registerVolumeRoutes(this.router, { volumes, usersOf: (name) => containers.usersOfVolume(name) });
-    await containers.recover();
+    // Loads records now (synchronously); adopts running containers and restarts always/unless-stopped ones
+    // once networking is plugged in below (setNetworking), while the API already serves.
+    void containers.recover().catch((err) => process.stderr.write(`skiff engine: container recovery: ${String(err)}\n`));
     this.closers.push(() => containers.close());
     this.containers = containers;
     countsSource = ((prev) => () => ({ ...prev(), containers: containers.counts() }))(countsSource);

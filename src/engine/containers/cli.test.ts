@@ -382,6 +382,8 @@ test('bad input: Docker-format errors and nothing half-created', { timeout: 180_
   ok(await d('rm', 'cr'));
   assert.equal(ok(await d('ps', '-aq')).trim(), before_);
   // nothing half-created: no runc state, mounts or cgroups besides running containers (none now)
+  // Removal finishes runtime cleanup in the background: poll, then show what is left if anything.
+  await until(() => runcIds(engine.runDir).length + mountsUnder(path.join(engine.runDir, 'c')).length + leftoverCgroups(engine.runDir).length === 0);
   assert.deepEqual(runcIds(engine.runDir), []);
   assert.deepEqual(mountsUnder(path.join(engine.runDir, 'c')), []);
   assert.deepEqual(leftoverCgroups(engine.runDir), []);

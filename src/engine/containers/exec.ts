@@ -125,7 +125,8 @@ export class ExecManager {
     const tty = opts.tty ?? !!s.config.Tty;
     const stdin = !!s.config.AttachStdin && !opts.detach;
     const spec = await this.containers.specOf(rec.Id);
-    const user = s.config.User ? resolveUser(spec.root.path, s.config.User) : undefined;
+    // The container's root as its init sees it (the overlay may be mounted only inside its namespace).
+    const user = s.config.User ? resolveUser(`/proc/${rec.State.Pid}/root`, s.config.User) : undefined;
     const proc = execProcess(spec.process, {
       args: s.config.Cmd!,
       env: s.config.Env ?? [],

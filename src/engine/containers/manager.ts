@@ -34,7 +34,7 @@ import { generateName, newId, validateName } from './names';
 import { BACKOFF_START_MS, nextBackoff, shouldRestart, startOnBoot } from './restart';
 import { ContainerStore } from './store';
 import type { ContainerRecord, ContainerState } from './types';
-import { resolveUser } from './user';
+import { resolveUser, rootfsPath } from './user';
 import { HealthMonitor, healthEnabled } from './health';
 
 export interface ContainerManagerOptions {
@@ -140,7 +140,14 @@ export class ContainerManager {
   /** Networking plugs in after construction (the composition root builds it later). */
   setNetworking(networking: ContainerNetworking | undefined): void {
     this.opts.networking = networking;
+    this.networkingSet();
   }
+  private networkingSet!: () => void;
+  /** Adoption waits for networking to be plugged in (the composition root does it after this block). */
+  private readonly networkingReady = new Promise<void>((resolve) => {
+    this.networkingSet = resolve;
+    setTimeout(resolve, 2000).unref();
+  });
 
   // ---------------------------------------------------------------- paths
 
@@ -333,19 +340,31 @@ export class ContainerManager {
     const dataDir = this.store.dir(id);
     const undo: Array<() => Promise<unknown>> = [];
     try {
-      await Promise.all([
-        fsp.mkdir(bundle, { recursive: true, mode: 0o700 }),
+      // The rootfs: an overlay runc mounts at "/" inside the container's own mount namespace (nothing to
+      // mount or unmount on the host, and it vanishes with the container), unless its options are too long
+      // for one mount call; then the snapshotter mounts it on the host.
+      const [rootMount] = await Promise.all([
+        this.opts.snapshotter.prepare(id, rec.Image),
+        fsp.mkdir(rootfs, { recursive: true, mode: 0o700 }),
         fsp.mkdir(path.join(dataDir, 'persist'), { recursive: true, mode: 0o700 }),
         this.exits.clear(id),
       ]);
-      await fsp.rm(path.join(dataDir, 'persist', 'oom'), { force: true });
-      await this.opts.snapshotter.mount(id, rootfs);
-      undo.push(() => this.opts.snapshotter.unmount(rootfs));
-      const network = await this.setupNetwork(rec);
+      const inRuntime = rootMount.type === 'overlay' && !!rootMount.upperDir && rootMount.options.join(',').length < 3500;
+      let layers: string | string[] = rootfs;
+      const networkP = this.setupNetwork(rec);
+      networkP.catch(() => undefined);
+      if (inRuntime) {
+        const lower = rootMount.options.find((o) => o.startsWith('lowerdir='))!.slice('lowerdir='.length).split(':');
+        layers = [rootMount.upperDir!, ...lower];
+      } else {
+        await this.opts.snapshotter.mount(id, rootfs);
+        undo.push(() => this.opts.snapshotter.unmount(rootfs));
+      }
+      const [network] = await Promise.all([networkP, fsp.rm(path.join(dataDir, 'persist', 'oom'), { force: true })]);
       if (rec.Skiff.network) undo.push(() => this.teardownNetwork(rec));
-      const user = resolveUser(rootfs, rec.Config.User);
+      const user = resolveUser(layers, rec.Config.User);
       rec.Skiff.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
-      await copyUpVolumes(rootfs, rec.Mounts);
+      await copyUpVolumes(layers, rec.Mounts);
       const etc = await this.writeEtcFiles(rec, network.hostsExtra, network.resolvConf, network.mode === 'host');
       const hc = rec.HostConfig;
       const secOpts = (hc.SecurityOpt ?? []).map((o) => o.split(/[=:](.*)/s));
@@ -397,10 +416,11 @@ export class ContainerManager {
         mounts: [...ociMounts(rec.Mounts), ...etcMounts],
         shmSize: hc.ShmSize,
         sysctls: hc.Sysctls ?? undefined,
+        rootMount: inRuntime ? { destination: '/', type: 'overlay', source: 'overlay', options: rootMount.options } : undefined,
       });
-      if (!fs.existsSync(path.join(rootfs, rec.Config.WorkingDir || '/')) && rec.Config.WorkingDir) {
-        // Docker creates a missing working directory.
-        await fsp.mkdir(path.join(rootfs, rec.Config.WorkingDir), { recursive: true });
+      if (rec.Config.WorkingDir && !fs.existsSync(rootfsPath(layers, rec.Config.WorkingDir))) {
+        // Docker creates a missing working directory (in the writable layer when runc mounts the overlay).
+        await fsp.mkdir(path.join(Array.isArray(layers) ? layers[0] : layers, rec.Config.WorkingDir), { recursive: true });
       }
       await fsp.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
       const logOpts = parseLogOpts(hc.LogConfig?.Config ?? {});
@@ -590,7 +610,9 @@ export class ContainerManager {
       rec.State.Restarting = true;
       rec.State.Status = 'restarting';
     }
-    await Promise.all([cleanup, this.save(live)]);
+    // An AutoRemove container is about to go: no point persisting its last state or waiting for cleanup.
+    const autoRemove = !restart && !!rec.HostConfig.AutoRemove && !live.removed;
+    if (!autoRemove) await Promise.all([cleanup, this.save(live)]);
     const waiters = live.exitWaiters.splice(0);
     waiters.forEach((w) => w(code));
     if (restart) {
@@ -610,8 +632,8 @@ export class ContainerManager {
           }
         });
       }, live.backoffMs);
-    } else if (rec.HostConfig.AutoRemove && !live.removed) {
-      await this.removeLocked(live, { volumes: true }).catch(() => undefined);
+    } else if (autoRemove) {
+      await this.removeLocked(live, { volumes: true }, cleanup).catch(() => undefined);
     }
   }
 
@@ -772,22 +794,15 @@ export class ContainerManager {
     });
   }
 
-  private async removeLocked(live: Live, opts: { volumes?: boolean }): Promise<void> {
+  private async removeLocked(live: Live, opts: { volumes?: boolean }, runtimeCleanup?: Promise<void>): Promise<void> {
     const rec = live.rec;
     live.removed = true;
     live.health?.stop();
     rec.State.Status = 'removing';
     this.names.delete(rec.Name.slice(1));
-    await Promise.all([
-      this.opts.snapshotter.unmount(path.join(this.bundleDir(rec.Id), 'rootfs')).catch(() => undefined),
-      this.runc.stateDir(rec.Id) && fsp.rm(this.runc.stateDir(rec.Id), { recursive: true, force: true }),
-    ]);
-    await Promise.all([
-      this.opts.snapshotter.remove(rec.Id).catch(() => undefined),
-      this.store.remove(rec.Id),
-      fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true }),
-      removeCgroups(this.cgroupsPath(rec.Id)),
-    ]);
+    // Once the record is gone the container does not exist, even across a crash: recover() collects
+    // whatever runtime leftovers (snapshot, bundle, runc state, cgroups) have no record.
+    await this.store.remove(rec.Id);
     if (opts.volumes)
       for (const m of rec.Mounts)
         if (m.Anonymous && m.Name && this.usersOfVolume(m.Name).every((u) => u === rec.Id))
@@ -796,6 +811,26 @@ export class ContainerManager {
     this.event('destroy', rec);
     live.removedWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
     live.exitWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
+    const collect = (async () => {
+      await runtimeCleanup?.catch(() => undefined);
+      await this.opts.snapshotter.unmount(path.join(this.bundleDir(rec.Id), 'rootfs')).catch(() => undefined);
+      await Promise.all([
+        this.opts.snapshotter.remove(rec.Id).catch(() => undefined),
+        fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true }).catch(() => undefined),
+        fsp.rm(this.runc.stateDir(rec.Id), { recursive: true, force: true }).catch(() => undefined),
+        removeCgroups(this.cgroupsPath(rec.Id)),
+      ]);
+    })();
+    this.collecting.add(collect);
+    void collect.finally(() => this.collecting.delete(collect));
+  }
+
+  /** Background removals still in flight. */
+  private readonly collecting = new Set<Promise<void>>();
+
+  /** Resolves once background cleanup of removed containers has finished. */
+  async settled(): Promise<void> {
+    while (this.collecting.size) await Promise.all([...this.collecting]);
   }
 
   async rename(ref: string, newName: string): Promise<void> {
@@ -1001,6 +1036,8 @@ export class ContainerManager {
       this.names.set(rec.Name.slice(1), rec.Id);
     }
     const known = new Set(records.map((r) => r.Id));
+    // Records are loaded (list() works for networking's reconcile); starting containers needs networking.
+    await this.networkingReady;
     // Orphans: runtime state of containers without a record (e.g. a create interrupted by kill -9).
     for (const id of await this.runc.ids()) {
       if (!known.has(id)) {

@@ -9,6 +9,7 @@ import { invalid } from '../../common/errors';
 import type { OciMount } from '../runtime/spec';
 import type { VolumeService } from '../volumes/service';
 import { parseBind } from './config';
+import { rootfsPath } from './user';
 import type { ContainerConfig, HostConfig, MountPoint } from './types';
 
 /** Resolves mount points, creating named and anonymous volumes. On failure, volumes it created are removed. */
@@ -93,10 +94,10 @@ export function ociMounts(points: MountPoint[]): OciMount[] {
 }
 
 /** Docker copies the image's content at a volume's path into the volume the first time it is used. */
-export async function copyUpVolumes(rootfs: string, points: MountPoint[]): Promise<void> {
+export async function copyUpVolumes(rootfs: string | string[], points: MountPoint[]): Promise<void> {
   for (const p of points) {
     if (p.Type !== 'volume') continue;
-    const src = path.join(rootfs, p.Destination);
+    const src = rootfsPath(rootfs, p.Destination);
     try {
       if ((await fsp.readdir(p.Source)).length > 0) continue;
       const st = await fsp.lstat(src);

@@ -6,10 +6,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invalid } from '../../common/errors';
 
-function readTable(rootfs: string, file: string): string[][] {
+/** A file of the rootfs: `rootfs` is the mounted root, or the overlay's layer dirs top first (first hit wins). */
+export function rootfsPath(rootfs: string | string[], rel: string): string {
+  const dirs = Array.isArray(rootfs) ? rootfs : [rootfs];
+  for (const d of dirs) {
+    const p = path.join(d, rel);
+    try {
+      fs.lstatSync(p);
+      return p;
+    } catch {
+      /* next layer */
+    }
+  }
+  return path.join(dirs[0], rel);
+}
+
+function readTable(rootfs: string | string[], file: string): string[][] {
   try {
     return fs
-      .readFileSync(path.join(rootfs, file), 'utf8')
+      .readFileSync(rootfsPath(rootfs, file), 'utf8')
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split(':'));
@@ -25,7 +40,7 @@ export interface ResolvedUser {
   home: string;
 }
 
-export function resolveUser(rootfs: string, spec: string): ResolvedUser {
+export function resolveUser(rootfs: string | string[], spec: string): ResolvedUser {
   const [userPart = '', groupPart] = (spec || '').split(':');
   const passwd = readTable(rootfs, 'etc/passwd');
   const groups = readTable(rootfs, 'etc/group');

@@ -161,6 +161,8 @@ export interface SpecInput {
   nofileHard: number;
   /** Extra mounts (volumes, binds, tmpfs, /etc/hosts...) already in OCI form. */
   mounts: OciMount[];
+  /** The root filesystem mounted by runc inside the container's mount namespace (overlay at "/"). */
+  rootMount?: OciMount;
   shmSize?: number;
   sysctls?: Record<string, string>;
 }
@@ -250,7 +252,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
     hostname: input.utsHost ? undefined : input.hostname,
-    mounts: [...base, ...input.mounts],
+    mounts: [...(input.rootMount ? [input.rootMount] : []), ...base, ...input.mounts],
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
