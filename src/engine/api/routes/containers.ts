@@ -221,12 +221,16 @@ export function pipeStdin(socket: Duplex, head: Buffer, mgr: ContainerManager, i
     bridge?.end();
   });
   socket.on('close', () => bridge?.close());
-  void mgr.onceStarted(id).then(() => {
-    if (socket.destroyed && !ended) return;
-    bridge = mgr.attachStdin(id);
-    for (const b of buffered.splice(0)) bridge.write(b);
-    if (ended) bridge.end();
-  });
+  void mgr
+    .onceStarted(id)
+    .then(() => {
+      if (socket.destroyed && !ended) return;
+      // The container may already be gone (a fast --rm run): then there is no stdin to feed.
+      bridge = mgr.attachStdin(id);
+      for (const b of buffered.splice(0)) bridge.write(b);
+      if (ended) bridge.end();
+    })
+    .catch(() => undefined);
 }
 
 function intParam(query: URLSearchParams, name: string): number | undefined {
