@@ -114,9 +114,9 @@ export class ExecManager {
    */
   async start(
     id: string,
-    opts: { detach: boolean; tty?: boolean },
+    opts: { detach: boolean; tty?: boolean; blocked?: () => boolean },
     onEntry: (e: LogEntry) => void,
-  ): Promise<{ done: Promise<number>; input?: AttachInput }> {
+  ): Promise<{ done: Promise<number>; input?: AttachInput; resume: () => void }> {
     const s = this.get(id);
     if (s.started) throw conflict(`Error: Exec command ${id} has already run`);
     const rec = this.containers.get(s.containerId);
@@ -140,7 +140,7 @@ export class ExecManager {
     const specPath = path.join(s.dir, 'process.json');
     await fsp.writeFile(specPath, JSON.stringify(proc));
     const logPath = path.join(s.dir, 'log');
-    const follower = new LogFollower(logPath, { offset: 0, ino: 0 }, onEntry);
+    const follower = new LogFollower(logPath, { offset: 0, ino: 0 }, onEntry, opts.blocked);
     follower.start();
     let handle;
     try {
@@ -188,7 +188,7 @@ export class ExecManager {
       await fsp.rm(s.dir, { recursive: true, force: true }).catch(() => undefined);
       return code;
     })();
-    return { done, input };
+    return { done, input, resume: () => follower.resume() };
   }
 
   resize(id: string, height: number, width: number): void {

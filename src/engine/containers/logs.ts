@@ -146,6 +146,8 @@ export class LogFollower {
     private readonly logPath: string,
     start: { offset: number; ino: number },
     private readonly onEntry: (e: LogEntry) => void,
+    /** True while the consumer cannot take more (its socket buffer is full): reading waits. */
+    private readonly blocked: () => boolean = () => false,
   ) {
     this.offset = start.offset;
     this.ino = start.ino;
@@ -166,7 +168,16 @@ export class LogFollower {
   /** Reads what is left (after the writer finished) and stops. */
   async drain(): Promise<void> {
     while (this.reading) await new Promise((r) => setTimeout(r, 5));
-    this.readAvailable();
+    this.reading = true; // the watcher and timer stay out while we finish
+    try {
+      while (!this.stopped && this.readAvailable(SLICE)) {
+        // Yield between slices; wait while the consumer is full (it stops us if it goes away).
+        do await new Promise((r) => setTimeout(r, this.blocked() ? 20 : 0));
+        while (this.blocked() && !this.stopped);
+      }
+    } finally {
+      this.reading = false;
+    }
     this.stop();
   }
 
@@ -199,53 +210,69 @@ export class LogFollower {
     }
   }
 
+  /**
+   * Reads at most one slice, then yields to the event loop: a container that floods its log must never
+   * keep the engine busy in one long loop, and a slow or gone reader must not make us buffer without bound.
+   */
   private kick(): void {
     if (this.stopped) return;
     if (this.reading) {
       this.again = true;
       return;
     }
+    if (this.blocked()) return; // the poll timer (or the consumer's drain) kicks again
     this.reading = true;
+    let more = false;
     try {
-      do {
-        this.again = false;
-        this.readAvailable();
-      } while (this.again && !this.stopped);
+      this.again = false;
+      more = this.readAvailable(SLICE);
     } finally {
       this.reading = false;
     }
+    if ((more || this.again) && !this.stopped) setImmediate(() => this.kick());
   }
 
-  private readAvailable(): void {
+  /** Resumes reading (the consumer drained). */
+  resume(): void {
+    this.kick();
+  }
+
+  /** Reads up to `limit` bytes; returns true when more is (probably) waiting. */
+  private readAvailable(limit = Infinity): boolean {
     if (this.fd === undefined) this.openCurrent(true);
-    if (this.fd === undefined) return;
+    if (this.fd === undefined) return false;
     let st = fs.fstatSync(this.fd);
     if (st.size < this.offset) {
       // Truncated in place.
       this.offset = 0;
       this.pending = Buffer.alloc(0);
     }
-    this.readFd();
+    if (this.readFd(limit)) return true;
     // Rotated: the path now names a new file. Finish the old one (done above), then switch.
     try {
       const cur = fs.statSync(this.logPath);
       if (cur.ino !== st.ino) {
         this.pending = Buffer.alloc(0);
         this.openCurrent(false);
-        this.readFd();
         st = cur;
+        return true;
       }
     } catch {
       /* removed */
     }
+    return false;
   }
 
-  private readFd(): void {
-    if (this.fd === undefined) return;
+  /** Reads from the current offset up to `limit` bytes; true if it stopped because of the limit. */
+  private readFd(limit = Infinity): boolean {
+    if (this.fd === undefined) return false;
     const chunk = Buffer.alloc(64 * 1024);
+    let total = 0;
     for (;;) {
+      if (total >= limit) return true;
       const n = fs.readSync(this.fd, chunk, 0, chunk.length, this.offset);
       if (n <= 0) break;
+      total += n;
       this.offset += n;
       this.pending = Buffer.concat([this.pending, chunk.subarray(0, n)]);
       let start = 0;
@@ -257,6 +284,11 @@ export class LogFollower {
         if (e) this.onEntry(e);
       }
       this.pending = this.pending.subarray(start);
+      if (this.blocked()) return true;
     }
+    return false;
   }
 }
+
+/** Bytes read per event-loop turn when following a log. */
+const SLICE = 1024 * 1024;

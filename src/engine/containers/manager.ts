@@ -463,9 +463,10 @@ export class ContainerManager {
       if (healthEnabled(rec.Config.Healthcheck)) {
         rec.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
       } else delete rec.State.Health;
+      // `start` before anything can report the exit (`die`): event watchers rely on that order.
+      this.event('start', rec);
       this.exits.watch(id, (code) => void this.onExit(live, code));
       await this.save(live);
-      this.event('start', rec);
       this.startListeners.fire(id);
       this.startHealth(live);
       this.startRotation(live);
@@ -879,16 +880,16 @@ export class ContainerManager {
     ref: string,
     start: { offset: number; ino: number },
     onEntry: (e: LogEntry) => void,
-    opts: { untilExit: boolean },
-  ): { done: Promise<void>; stop: () => void } {
+    opts: { untilExit: boolean; blocked?: () => boolean },
+  ): { done: Promise<void>; stop: () => void; resume: () => void } {
     const live = this.find(ref);
-    const follower = new LogFollower(this.logPath(live.rec.Id), start, onEntry);
+    const follower = new LogFollower(this.logPath(live.rec.Id), start, onEntry, opts.blocked);
     follower.start();
     let stopFn!: () => void;
     const stopped = new Promise<void>((r) => (stopFn = r));
     const exitPromise = opts.untilExit ? this.nextExitOrGone(live) : new Promise<void>(() => undefined);
     const done = Promise.race([exitPromise.then(() => follower.drain()), stopped.then(() => follower.stop())]);
-    return { done, stop: stopFn };
+    return { done, stop: stopFn, resume: () => follower.resume() };
   }
 
   /** Resolves at the next exit, or now if the container is neither running nor about to start. */
@@ -1137,7 +1138,18 @@ class Listeners {
   }
 }
 
+/**
+ * Log options (json-file's max-size/max-file). Without max-size, skiff caps logs at 10 MiB x 5 files like the
+ * kubelet does (Docker's json-file default is unbounded; one `yes` fills a disk in minutes).
+ */
+export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_MAX_FILE = 5;
+
 export function parseLogOpts(cfg: Record<string, string>): { maxSize?: number; maxFile: number } {
+  if (!('max-size' in cfg) && !('max-file' in cfg)) {
+    validateLogOptKeys(cfg);
+    return { maxSize: DEFAULT_LOG_MAX_SIZE, maxFile: DEFAULT_LOG_MAX_FILE };
+  }
   const out: { maxSize?: number; maxFile: number } = { maxFile: 1 };
   for (const [k, v] of Object.entries(cfg)) {
     if (k === 'max-size') {
@@ -1154,6 +1166,12 @@ export function parseLogOpts(cfg: Record<string, string>): { maxSize?: number; m
   }
   if (out.maxFile > 1 && !out.maxSize) throw invalid(`max-file cannot be set without max-size`);
   return out;
+}
+
+function validateLogOptKeys(cfg: Record<string, string>): void {
+  for (const k of Object.keys(cfg))
+    if (!['compress', 'labels', 'env', 'tag', 'mode', 'max-buffer-size', 'max-size', 'max-file'].includes(k))
+      throw invalid(`unknown log opt '${k}' for json-file log driver`);
 }
 
 /** log -> log.1 -> ... -> log.(maxFile-1); with max-file 1 the old content is dropped. */

@@ -20,6 +20,8 @@ export interface ContainerRouteDeps {
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+/** Bytes queued for one client before reading its container's log pauses. */
+const HIGH_WATER = 4 * 1024 * 1024;
 
 export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps): void {
   const mgr = deps.containers;
@@ -31,7 +33,8 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
   });
 
   router.get('/containers/json', ({ res, query }) => {
-    const all = boolParam(query, 'all');
+    // Docker lists every state when a limit is given (`docker ps -l` / `-n N` send only `limit`).
+    const all = boolParam(query, 'all') || Number(query.get('limit') ?? -1) > 0;
     const filters = parseFilters(query.get('filters'));
     let list = mgr.list().sort((a, b) => (b.Created < a.Created ? -1 : b.Created > a.Created ? 1 : 0));
     list = applyFilters(list, filters, mgr, all);
@@ -136,7 +139,9 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     entries.forEach(write);
     if (!follow || !rec.State.Running || (untilMs !== undefined && untilMs <= Date.now())) return void res.end();
     res.flushHeaders();
-    const f = mgr.followOutput(rec.Id, { offset, ino }, write, { untilExit: true });
+    // Back-pressure: a slow reader pauses the follower instead of growing our buffer without bound.
+    const f = mgr.followOutput(rec.Id, { offset, ino }, write, { untilExit: true, blocked: () => res.writableLength > HIGH_WATER });
+    res.on('drain', f.resume);
     req.on('close', f.stop);
     await f.done;
     if (!res.writableEnded) res.end();
@@ -163,7 +168,11 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     const { entries, offset, ino } = await mgr.readLogs(rec.Id, { stdout, stderr });
     if (logs) entries.forEach(write);
     if (!stream) return void socket.end();
-    const follower = mgr.followOutput(rec.Id, { offset, ino }, write, { untilExit: true });
+    const follower = mgr.followOutput(rec.Id, { offset, ino }, write, {
+      untilExit: true,
+      blocked: () => socket.writableLength > HIGH_WATER,
+    });
+    socket.on('drain', follower.resume);
     let closed = false;
     socket.on('close', () => {
       closed = true;

@@ -64,7 +64,12 @@ export function registerExecRoutes(router: Router, deps: { execs: ExecManager })
       if ((e.stream === 'stdout' && s.config.AttachStdout === false) || (e.stream === 'stderr' && s.config.AttachStderr === false)) return;
       socket.write(tty ? e.data : frame(e.stream === 'stdout' ? 1 : 2, e.data));
     };
-    const { done, input } = await execs.start(params.id, { detach: !!start.Detach, tty }, write);
+    const { done, input, resume } = await execs.start(
+      params.id,
+      { detach: !!start.Detach, tty, blocked: () => socket.writableLength > 4 * 1024 * 1024 },
+      write,
+    );
+    socket.on('drain', resume);
     writeUpgraded(socket, tty);
     upgraded = true;
     pending.splice(0).forEach(write);
