@@ -107,6 +107,7 @@ export class PodNetwork implements ContainerNetworking {
   }
 
   close(): void {
+    this.fast.close();
     // With pods of ours still running, the library must not take the bridge down as "unused" (it only
     // counts its own sandboxes): leave everything for the next start, as it does for its busy networks.
     if (this.fast.ids().length) return;

@@ -3,6 +3,7 @@
  * names, started, stopped with a grace period, removed. Talks to the in-process ContainerManager (the same
  * one behind the node's Docker API, so `docker ps` shows what the agent runs).
  */
+import fs from 'node:fs';
 import type { ContainerManager } from '../engine/containers/manager';
 import type { ContainerRecord, MountSpec } from '../engine/containers/types';
 import { isSkiffError } from '../common/errors';
@@ -166,9 +167,9 @@ export class PodRuntime {
     try {
       if (graceSec <= 0) {
         // No grace: SIGKILL at once. The engine's stop would send the stop signal first and SIGKILL right
-        // after (two runc execs, each a fork of this large process); one is enough.
+        // after (two runc execs, each a fork of this large process and a Go program's start-up).
         const exited = this.containers.wait(id, 'not-running');
-        await this.containers.kill(id, 'KILL');
+        if (!this.killInit(id)) await this.containers.kill(id, 'KILL');
         await exited;
         return;
       }
@@ -177,6 +178,32 @@ export class PodRuntime {
       // Already stopped (kill answers Conflict for a container that is not running).
       if (isSkiffError(err, 'NotModified') || isSkiffError(err, 'NotFound') || (graceSec <= 0 && isSkiffError(err, 'Conflict') && !this.get(id)?.State.Running)) return;
       throw err;
+    }
+  }
+
+  /**
+   * SIGKILLs the container's init process directly — what `runc kill KILL` does, without the exec — when it
+   * is provably that container's: it has its own PID namespace (killing its init ends every process in it)
+   * and /proc/<pid>/cgroup shows the container's own cgroup (so the pid was not reused). False otherwise:
+   * the caller goes through the engine.
+   */
+  killInit(id: string): boolean {
+    const rec = this.get(id);
+    const pid = rec?.State.Pid;
+    if (!rec || !rec.State.Running || !pid || pid <= 1 || rec.HostConfig.PidMode) return false;
+    let cg: string;
+    try {
+      cg = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      return false;
+    }
+    const want = `:${this.containers.cgroupsPath(rec.Id)}`;
+    if (!cg.split('\n').some((l) => l.endsWith(want))) return false;
+    try {
+      process.kill(pid, 'SIGKILL');
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -114,6 +114,10 @@ test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reacha
     for (const id of sb?.ids() ?? []) await sb!.teardown(id).catch(() => undefined);
     for (const id of await netns.list()) await netns.remove(id).catch(() => undefined);
     await run('ip', ['link', 'del', bridge], { allowFail: true });
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const m = line.split(' ')[4];
+      if (m?.startsWith(`${dir}/`)) await run('umount', ['-l', m], { allowFail: true });
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
