@@ -1,21 +1,25 @@
 /**
- * Cluster benchmark: `skiff server` with its node (engine + agent + scheduler + controllers in one process)
- * on a temp data dir, busybox loaded, driven through the Kubernetes API like kubectl would.
+ * Cluster benchmark, skiff side by side with Docker Swarm in the same invocation (rounds alternate between
+ * the two). skiff: `skiff server` with its node (engine + agent + scheduler + controllers in one process) on
+ * a temp data dir, driven through the Kubernetes API like kubectl would. Swarm: Debian's dockerd on its own
+ * temp dirs after `docker swarm init` (bench/swarm.ts), driven through the Docker Engine API. Both run busybox
+ * `sleep 3600` from the same image archive.
  *
- *   node dist/bench/cluster.js [--rounds 3] [--churn-seconds 10] [--rate 20]
+ *   npm run build && node dist/bench/cluster.js [--rounds 3] [--churn-seconds 10] [--rate 20] [--no-swarm]
+ *                                               [--only create,scale,churn,rss]
  *
- * Phases (each a median over --rounds where it repeats):
- *   create 10      — Deployment of 10 replicas created → all 10 pods Ready (watch), then deleted
- *   scale 10→50    — a ready 10-replica Deployment scaled to 50 → 50 Ready
- *   replace killed — a pod's container SIGKILLed through the engine's Docker API → the pod Ready again
- *   churn          — bare pods created at --rate/s for --churn-seconds, each deleted once Ready; startup
- *                    latency = creation request sent → Ready seen on a watch (p50/p99)
- *   idle RSS       — VmRSS of the server process (API + store + scheduler + controllers + engine + agent)
- *                    with 3 idle pods on a fresh node, and again after all phases (conmon monitors are
- *                    separate ~2 MB processes, not counted)
- *
- * Docker Swarm is not run side by side here (no dockerd on this machine); BENCHMARKS.md quotes the Swarm
- * figures measured for the issue on this VM.
+ * Measures (median over rounds where they repeat):
+ *   create 10      — skiff: Deployment of 10 replicas created → 10 pods Ready (watch);
+ *                    Swarm: service of 10 replicas created → 10 tasks running (API polled every 25 ms)
+ *   scale 10→50    — a ready 10-replica Deployment / service scaled to 50 → 50 Ready / running
+ *   replace killed — a replica's container SIGKILLed through the (node's) Docker API, on the 50-replica
+ *                    deployment/service → the pod Ready again / a new task running in the slot
+ *   churn          — skiff: bare pods created at --rate/s for --churn-seconds, each deleted once Ready;
+ *                    latency = creation request sent → Ready seen on a watch (p50/p99).
+ *                    Swarm (no bare tasks): 1-replica services at the same rate, each removed once running
+ *   idle RSS       — skiff: the server process (API + store + scheduler + controllers + engine + agent);
+ *                    Swarm: dockerd + containerd; each with 3 idle replicas on a fresh node (per-container
+ *                    monitors — conmon / containerd-shim — excluded on both sides)
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { RESOURCES } from '../src/client/resources';
 import type { KubeClient } from '../src/client/client';
 import { startNodeCluster, type NodeCluster } from '../src/agent/testing/node-cluster';
+import { SwarmPeer } from './swarm';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
@@ -31,6 +36,12 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? new Set(process.argv[i + 1].split(',')) : undefined;
+})();
+const want = (phase: string) => !only || only.has(phase);
 
 const isReady = (p: Obj) => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 
@@ -111,8 +122,11 @@ function dockerKill(socket: string, id: string): Promise<void> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] : NaN);
+const sec = (ms: number) => (ms / 1000).toFixed(2);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 function rssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -120,124 +134,270 @@ function rssMb(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+// ---------------------------------------------------------------- skiff side
+
+async function skiffCreate(cl: NodeCluster, name: string, n: number): Promise<number> {
+  const done = waitFor(cl.client, `app=${name}`, (ps) => ps.length === n && ps.every(isReady));
+  await sleep(100); // the watch is open
+  const t0 = performance.now();
+  await cl.client.create(RESOURCES.deployments, 'default', deployment(name, n));
+  return (await done) - t0;
+}
+
+async function skiffScale(cl: NodeCluster, name: string, from: number, to: number): Promise<number> {
+  await skiffCreate(cl, name, from);
+  const done = waitFor(cl.client, `app=${name}`, (ps) => ps.length === to && ps.every(isReady));
+  await sleep(100);
+  const t0 = performance.now();
+  await cl.client.patch(RESOURCES.deployments, 'default', name, { spec: { replicas: to } }, 'merge', { subresource: 'scale' });
+  return (await done) - t0;
+}
+
+async function skiffReplace(cl: NodeCluster, name: string, k: number): Promise<number> {
+  const c = cl.client;
+  const list = await c.list(RESOURCES.pods, { namespace: 'default', labelSelector: `app=${name}` });
+  const p = list.items[k] as Obj;
+  const cid = String(p.status.containerStatuses[0].containerID).replace('skiff://', '');
+  const count = p.status.containerStatuses[0].restartCount;
+  const done = waitFor(c, `app=${name}`, (ps) => {
+    const q = ps.find((x) => x.metadata.name === p.metadata.name);
+    return !!q && isReady(q) && q.status.containerStatuses[0].restartCount === count + 1;
+  });
+  await sleep(100);
+  const t0 = performance.now();
+  await dockerKill(cl.socket, cid);
+  return (await done) - t0;
+}
+
+async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promise<{ lat: number[]; total: number }> {
+  const c = cl.client;
+  const sent = new Map<string, number>();
+  const lat: number[] = [];
+  const stop = await watchPods(c, 'bench=churn', (_pods, ev) => {
+    const name = ev.pod.metadata.name;
+    if (ev.type !== 'DELETED' && sent.has(name) && isReady(ev.pod)) {
+      lat.push(ev.t - sent.get(name)!);
+      sent.delete(name);
+      void c.delete(RESOURCES.pods, 'default', name).catch(() => undefined);
+    }
+  });
+  const total = seconds * rate;
+  const t0 = performance.now();
+  const creates: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `churn-${i}`;
+    sent.set(name, performance.now());
+    creates.push(
+      c
+        .create(RESOURCES.pods, 'default', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, labels: { bench: 'churn' } },
+          spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+        })
+        .catch((e) => process.stderr.write(`create ${name}: ${(e as Error).message}\n`)),
+    );
+  }
+  await Promise.all(creates);
+  const deadline = Date.now() + 120_000;
+  while (lat.length < total && Date.now() < deadline) await sleep(200);
+  stop();
+  // Let the deletions finish.
+  const dl = Date.now() + 120_000;
+  while (Date.now() < dl && (await cl.docker(['ps', '-aq'])).stdout.trim() !== '') await sleep(500);
+  return { lat, total };
+}
+
+// ---------------------------------------------------------------- Swarm side
+
+async function swarmCreate(sw: SwarmPeer, name: string, n: number): Promise<number> {
+  const t0 = performance.now();
+  await sw.createService(name, n);
+  return (await sw.waitRunning(name, (ts) => ts.length === n)) - t0;
+}
+
+async function swarmScale(sw: SwarmPeer, name: string, from: number, to: number): Promise<number> {
+  await swarmCreate(sw, name, from);
+  const t0 = performance.now();
+  await sw.scale(name, to);
+  return (await sw.waitRunning(name, (ts) => ts.length === to)) - t0;
+}
+
+async function swarmReplace(sw: SwarmPeer, name: string, k: number, n: number): Promise<number> {
+  const ts = (await sw.running(name)).sort((a, b) => a.Slot - b.Slot);
+  const victim = ts[k];
+  const t0 = performance.now();
+  await sw.killContainer(victim.Status.ContainerStatus.ContainerID);
+  return (await sw.waitRunning(name, (rs) => rs.length === n && rs.some((t) => t.Slot === victim.Slot && t.ID !== victim.ID))) - t0;
+}
+
+async function swarmChurn(sw: SwarmPeer, rate: number, seconds: number): Promise<{ lat: number[]; total: number }> {
+  const sent = new Map<string, number>();
+  const lat: number[] = [];
+  const total = seconds * rate;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const t = performance.now();
+      const r = await sw.api('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ 'desired-state': { running: true } }))}`);
+      for (const task of Array.isArray(r.body) ? r.body : []) {
+        if (task.Status?.State !== 'running') continue;
+        const name = (task.Spec?.ContainerSpec?.Labels ?? {})['bench.name'] ?? '';
+        if (sent.has(name)) {
+          lat.push(t - sent.get(name)!);
+          sent.delete(name);
+          void sw.api('DELETE', `/services/${name}`);
+        }
+      }
+      await sleep(25);
+    }
+  })();
+  const t0 = performance.now();
+  const creates: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `churn-${i}`;
+    sent.set(name, performance.now());
+    creates.push(
+      sw
+        .api('POST', '/services/create', {
+          Name: name,
+          TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Command: ['sleep', '3600'], Labels: { 'bench.name': name } } },
+          Mode: { Replicated: { Replicas: 1 } },
+        })
+        .catch((e) => process.stderr.write(`swarm create ${name}: ${(e as Error).message}\n`)),
+    );
+  }
+  await Promise.all(creates);
+  const deadline = Date.now() + 120_000;
+  while (lat.length < total && Date.now() < deadline) await sleep(200);
+  polling = false;
+  await poller;
+  // Remove what is left (services never seen running) and wait for the containers to go.
+  const svcs = await sw.api('GET', '/services');
+  for (const s of Array.isArray(svcs.body) ? svcs.body : []) if (String(s.Spec.Name).startsWith('churn-')) await sw.api('DELETE', `/services/${s.Spec.Name}`);
+  const dl = Date.now() + 120_000;
+  while (Date.now() < dl) {
+    const cs = await sw.api('GET', '/containers/json?all=1');
+    if (Array.isArray(cs.body) && cs.body.length === 0) break;
+    await sleep(500);
+  }
+  return { lat, total };
+}
+
+// ---------------------------------------------------------------- main
+
+interface Row {
+  measure: string;
+  skiff: string;
+  swarm: string;
+  ratio: string;
+  rounds: string;
+}
+
 async function main(): Promise<void> {
   const rounds = arg('rounds', 3);
   const churnSeconds = arg('churn-seconds', 10);
   const rate = arg('rate', 20);
-  const cl = await startNodeCluster();
-  const out: Record<string, string> = {};
-  try {
-    const c = cl.client;
-    // Warm-up: one pod through the whole path (discovery caches, first image mount).
-    await c.create(RESOURCES.deployments, 'default', deployment('warm', 1));
-    await waitFor(c, 'app=warm', (ps) => ps.length === 1 && ps.every(isReady));
-    await deleteDeployment(cl, 'warm');
-    // Idle RSS on a fresh node: 3 idle pods, 20 s of quiet (heartbeats, resyncs, metrics sampling).
-    await c.create(RESOURCES.deployments, 'default', deployment('idle', 3));
-    await waitFor(c, 'app=idle', (ps) => ps.length === 3 && ps.every(isReady));
-    await new Promise((r) => setTimeout(r, 20_000));
-    out['idle RSS of server+agent, fresh, 3 pods (MB)'] = rssMb(cl.pid()).toFixed(0);
-    await deleteDeployment(cl, 'idle');
-    process.stderr.write(`idle RSS done\n`);
-
-    const create10: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const name = `c10-${r}`;
-      const done = waitFor(c, `app=${name}`, (ps) => ps.length === 10 && ps.every(isReady));
-      await new Promise((res) => setTimeout(res, 100)); // the watch is open
-      const t0 = performance.now();
-      await c.create(RESOURCES.deployments, 'default', deployment(name, 10));
-      create10.push((await done) - t0);
-      await deleteDeployment(cl, name);
-    }
-    process.stderr.write(`create 10 done\n`);
-    out['create 10 replicas → all Ready (median s)'] = (median(create10) / 1000).toFixed(2);
-    out['create 10 rounds (s)'] = create10.map((x) => (x / 1000).toFixed(2)).join(', ');
-
-    const scale: number[] = [];
-    for (let r = 0; r < Math.min(rounds, 2); r++) {
-      const name = `s-${r}`;
-      await c.create(RESOURCES.deployments, 'default', deployment(name, 10));
-      await waitFor(c, `app=${name}`, (ps) => ps.length === 10 && ps.every(isReady));
-      const done = waitFor(c, `app=${name}`, (ps) => ps.length === 50 && ps.every(isReady));
-      await new Promise((res) => setTimeout(res, 100));
-      const t0 = performance.now();
-      await c.patch(RESOURCES.deployments, 'default', name, { spec: { replicas: 50 } }, 'merge', { subresource: 'scale' });
-      scale.push((await done) - t0);
-      if (r === 0) {
-        // Replacement of killed containers, on this 50-pod deployment (a loaded node).
-        const repl: number[] = [];
-        const list = await c.list(RESOURCES.pods, { namespace: 'default', labelSelector: `app=${name}` });
-        for (let k = 0; k < 5; k++) {
-          const p = list.items[k] as Obj;
-          const cid = String(p.status.containerStatuses[0].containerID).replace('skiff://', '');
-          const count = p.status.containerStatuses[0].restartCount;
-          const done2 = waitFor(c, `app=${name}`, (ps) => {
-            const q = ps.find((x) => x.metadata.name === p.metadata.name);
-            return !!q && isReady(q) && q.status.containerStatuses[0].restartCount === count + 1;
-          });
-          await new Promise((res) => setTimeout(res, 100));
-          const t1 = performance.now();
-          await dockerKill(cl.socket, cid);
-          repl.push((await done2) - t1);
-        }
-        out['killed container → pod Ready again (median of 5, s)'] = (median(repl) / 1000).toFixed(2);
-        out['replacement rounds (s)'] = repl.map((x) => (x / 1000).toFixed(2)).join(', ');
-      }
-      await deleteDeployment(cl, name);
-    }
-    out['scale 10→50 → all Ready (median s)'] = (median(scale) / 1000).toFixed(2);
-    out['scale rounds (s)'] = scale.map((x) => (x / 1000).toFixed(2)).join(', ');
-
-    // Churn: bare pods at `rate`/s, each deleted as soon as it is Ready.
-    const sent = new Map<string, number>();
-    const lat: number[] = [];
-    const stop = await watchPods(c, 'bench=churn', (_pods, ev) => {
-      const name = ev.pod.metadata.name;
-      if (ev.type !== 'DELETED' && sent.has(name) && isReady(ev.pod)) {
-        lat.push(ev.t - sent.get(name)!);
-        sent.delete(name);
-        void c.delete(RESOURCES.pods, 'default', name).catch(() => undefined);
-      }
+  const withSwarm = !flag('no-swarm');
+  const rows: Row[] = [];
+  const row = (measure: string, a: number[], b: number[], fmt = sec, lowerIsBetter = true) => {
+    const ma = median(a);
+    const mb = median(b);
+    rows.push({
+      measure,
+      skiff: fmt(ma),
+      swarm: b.length ? fmt(mb) : '—',
+      ratio: b.length ? (lowerIsBetter ? `${(mb / ma).toFixed(1)}× faster` : `${(ma / mb).toFixed(2)}`) : '—',
+      rounds: `skiff ${a.map(fmt).join(', ')}${b.length ? ` | swarm ${b.map(fmt).join(', ')}` : ''}`,
     });
-    const total = churnSeconds * rate;
-    const t0 = performance.now();
-    const creates: Promise<unknown>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = t0 + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const name = `churn-${i}`;
-      sent.set(name, performance.now());
-      creates.push(
-        c
-          .create(RESOURCES.pods, 'default', {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: { name, labels: { bench: 'churn' } },
-            spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
-          })
-          .catch((e) => process.stderr.write(`create ${name}: ${(e as Error).message}\n`)),
-      );
+    process.stderr.write(`${measure}: skiff ${fmt(ma)} swarm ${b.length ? fmt(mb) : '-'} (load ${load()})\n`);
+  };
+  process.stderr.write(`start: load average ${load()}\n`);
+  const loadStart = load();
+  const cl = await startNodeCluster();
+  const sw = withSwarm ? new SwarmPeer() : undefined;
+  try {
+    await sw?.start();
+    const c = cl.client;
+    // Warm-up: one replica through the whole path on each side (caches, first image mount).
+    await skiffCreate(cl, 'warm', 1);
+    await deleteDeployment(cl, 'warm');
+    if (sw) {
+      await swarmCreate(sw, 'warm', 1);
+      await sw.removeService('warm');
     }
-    await Promise.all(creates);
-    const deadline = Date.now() + 120_000;
-    while (lat.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    stop();
-    out[`churn ${rate} pods/s × ${churnSeconds}s: pods Ready`] = `${lat.length}/${total}`;
-    out['startup latency p50 (s)'] = (pct(lat, 50) / 1000).toFixed(2);
-    out['startup latency p99 (s)'] = (pct(lat, 99) / 1000).toFixed(2);
-    // Let deletions finish, then 3 idle pods.
-    const dl = Date.now() + 120_000;
-    while (Date.now() < dl && (await cl.docker(['ps', '-q'])).stdout.trim() !== '') await new Promise((r) => setTimeout(r, 500));
-    await c.create(RESOURCES.deployments, 'default', deployment('idle2', 3));
-    await waitFor(c, 'app=idle2', (ps) => ps.length === 3 && ps.every(isReady));
-    await new Promise((r) => setTimeout(r, 15_000));
-    out['RSS with 3 pods after all phases (MB)'] = rssMb(cl.pid()).toFixed(0);
+
+    if (want('rss')) {
+      // Idle RSS on a fresh node: 3 idle replicas, 20 s of quiet (heartbeats, resyncs, metrics sampling).
+      await c.create(RESOURCES.deployments, 'default', deployment('idle', 3));
+      await waitFor(c, 'app=idle', (ps) => ps.length === 3 && ps.every(isReady));
+      if (sw) await swarmCreate(sw, 'idle', 3);
+      await sleep(20_000);
+      row('idle RSS, 3 replicas (MB)', [rssMb(cl.pid())], sw ? [sw.rssMb()] : [], (x) => x.toFixed(0), false);
+      await deleteDeployment(cl, 'idle');
+      await sw?.removeService('idle');
+    }
+
+    if (want('create')) {
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        a.push(await skiffCreate(cl, `c10-${r}`, 10));
+        await deleteDeployment(cl, `c10-${r}`);
+        if (sw) {
+          b.push(await swarmCreate(sw, `c10-${r}`, 10));
+          await sw.removeService(`c10-${r}`);
+        }
+      }
+      row('create 10 replicas → all running (s)', a, b);
+    }
+
+    if (want('scale')) {
+      const a: number[] = [];
+      const b: number[] = [];
+      const ra: number[] = [];
+      const rb: number[] = [];
+      for (let r = 0; r < Math.min(rounds, 2); r++) {
+        a.push(await skiffScale(cl, `s-${r}`, 10, 50));
+        if (r === 0) for (let k = 0; k < 5; k++) ra.push(await skiffReplace(cl, `s-${r}`, k));
+        await deleteDeployment(cl, `s-${r}`);
+        if (sw) {
+          b.push(await swarmScale(sw, `s-${r}`, 10, 50));
+          if (r === 0) for (let k = 0; k < 5; k++) rb.push(await swarmReplace(sw, `s-${r}`, k, 50));
+          await sw.removeService(`s-${r}`);
+        }
+      }
+      row('scale 10 → 50 → all running (s)', a, b);
+      row('killed container → replica running again, 50 replicas (s)', ra, rb);
+    }
+
+    if (want('churn')) {
+      const a = await skiffChurn(cl, rate, churnSeconds);
+      const b = sw ? await swarmChurn(sw, rate, churnSeconds) : undefined;
+      const fmtLat = (x: { lat: number[]; total: number }) => `${sec(pct(x.lat, 50))} / ${sec(pct(x.lat, 99))} (${x.lat.length}/${x.total} running)`;
+      rows.push({
+        measure: `startup latency at ${rate}/s churn for ${churnSeconds} s, p50 / p99 (s)`,
+        skiff: fmtLat(a),
+        swarm: b ? fmtLat(b) : '—',
+        ratio: b ? `p99 ${(pct(b.lat, 99) / pct(a.lat, 99)).toFixed(1)}× faster` : '—',
+        rounds: '',
+      });
+      process.stderr.write(`churn: skiff ${fmtLat(a)} swarm ${b ? fmtLat(b) : '-'} (load ${load()})\n`);
+    }
   } finally {
     await cl.stop();
+    await sw?.stop();
   }
-  for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${v}\n`);
+  const loadEnd = load();
+  process.stdout.write(`\n${new Date().toISOString()} — load average at start ${loadStart}, at end ${loadEnd}\n\n`);
+  process.stdout.write('| measure | skiff | Docker Swarm | skiff vs Swarm |\n| --- | --- | --- | --- |\n');
+  for (const r of rows) process.stdout.write(`| ${r.measure} | ${r.skiff} | ${r.swarm} | ${r.ratio} |\n`);
+  process.stdout.write('\nrounds:\n');
+  for (const r of rows) if (r.rounds) process.stdout.write(`  ${r.measure}: ${r.rounds}\n`);
 }
 
 main().catch((err) => {

@@ -335,6 +335,7 @@ export class NodeAgent {
     // Sandbox.
     let podIP: string | undefined;
     let sandboxReady = false;
+    let sandboxPending: Promise<{ endpoints: { ipAddress: string }[] }> | undefined;
     if (!terminal) {
       if (pod.spec.hostNetwork) {
         podIP = this.facts.internalIP;
@@ -344,13 +345,25 @@ export class NodeAgent {
           (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp', hostIp: p.hostIP ?? '', hostPort: p.hostPort! })),
         );
         const tSb = Date.now();
-        // An existing sandbox is read without the network library's lock (setup is serialised host-wide).
-        const sb =
-          this.opts.network.podSandbox(uid) ??
-          (await this.opts.network.ensurePod({ uid, name: pod.metadata.name!, hostname: podHostname(pod), namespace: pod.metadata.namespace }, hostPorts));
-        podIP = sb.endpoints[0]?.ipAddress;
-        sandboxReady = true;
-        if (Date.now() - tSb > 1) this.trace(pod, 'sandbox', tSb);
+        const have = this.opts.network.podSandbox(uid);
+        if (have) {
+          podIP = have.endpoints[0]?.ipAddress;
+          sandboxReady = true;
+        } else {
+          const made = this.opts.network.ensurePod({ uid, name: pod.metadata.name!, hostname: podHostname(pod), namespace: pod.metadata.namespace }, hostPorts);
+          made.catch(() => undefined);
+          sandboxPending = made.then((sb) => {
+            this.trace(pod, 'sandbox', tSb);
+            return sb;
+          });
+          // Volumes, image checks and container creation overlap with the sandbox's setup unless something
+          // needs the pod's IP before the containers start (env from status.podIP, downward API files).
+          if (needsPodIPEarly(pod)) {
+            podIP = (await sandboxPending).endpoints[0]?.ipAddress;
+            sandboxPending = undefined;
+            sandboxReady = true;
+          }
+        }
       }
       st.podIP = podIP;
     }
@@ -452,6 +465,8 @@ export class NodeAgent {
           this.recorder.event(pod, 'Normal', 'Pulled', `Container image "${s.spec.image}" already present on machine`);
           this.recorder.event(pod, 'Normal', 'Created', `Created container ${s.spec.name}`);
           this.trace(pod, `create ${s.spec.name}`, tCreate);
+          // (A sandbox that failed leaves this container 'created': the next sync removes it.)
+          if (sandboxPending) await sandboxPending;
           const tStart = Date.now();
           await this.runtime.start(id);
           this.trace(pod, `start ${s.spec.name}`, tStart);
@@ -488,6 +503,12 @@ export class NodeAgent {
         st.handled.add(`backoff:${latest.id}`);
         this.recorder.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`);
       }
+    }
+
+    if (sandboxPending) {
+      podIP = (await sandboxPending).endpoints[0]?.ipAddress;
+      st.podIP = podIP;
+      sandboxReady = true;
     }
 
     // Refresh the view, garbage-collect old attempts, drive probes.
@@ -653,6 +674,13 @@ export class NodeAgent {
 
 export function findSpec(pod: PodV1, name: string): ContainerSpec | undefined {
   return pod.spec.containers.find((c) => c.name === name) ?? pod.spec.initContainers?.find((c) => c.name === name);
+}
+
+/** Whether anything reads the pod's IP before its containers start (so the sandbox must come first). */
+export function needsPodIPEarly(pod: PodV1): boolean {
+  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+  const envIP = all.some((c) => (c.env ?? []).some((e) => /^status\.podIPs?$/.test(e.valueFrom?.fieldRef?.fieldPath ?? '')));
+  return envIP || (pod.spec.volumes ?? []).some((v) => v.downwardAPI || v.projected);
 }
 
 export function podHostname(pod: PodV1): string {

@@ -25,10 +25,10 @@ test('pure parts: lease range, veth names, ip batches, the setup script', () => 
   assert.match(inner, new RegExp(`link add eth0 address 02:42:0a:09:00:02 type veth peer name ${v} netns 42\n`));
   assert.match(inner, /route add default via 10\.9\.0\.1 dev eth0\n$/);
   assert.doesNotMatch(innerBatch({ ip: '10.9.0.2', prefixLen: 16, gateway: '10.9.0.1', mac: 'x', veth: v, hostPid: 1, internal: true }), /route/);
-  const s = setupScript(inner, hostBatch(v, 'skiffbr'), '/proc/42/ns/net');
-  assert.match(s, /^ip -batch - <<'SKIFF_INNER' \|\| exit \$\?\n/);
-  assert.match(s, /exec nsenter --net=\/proc\/42\/ns\/net ip -batch - <<'SKIFF_HOST'\nlink set vp[0-9a-f]+ master skiffbr\n/);
-  assert.throws(() => setupScript('', '', '/proc/1/ns/net; rm -rf /'));
+  const s = setupScript('/run/x/netns/pod-1', inner, hostBatch(v, 'skiffbr'));
+  assert.match(s, /^unshare --net=\/run\/x\/netns\/pod-1 ip -batch - <<'SKIFF_INNER' \|\| exit \$\?\nlink set lo up\n/);
+  assert.match(s, /\nSKIFF_INNER\nexec ip -batch - <<'SKIFF_HOST'\nlink set vp[0-9a-f]+ master skiffbr\n/);
+  assert.throws(() => setupScript('/run/x; rm -rf /', '', ''));
 });
 
 test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reachability, teardown, reconcile', { skip: !isRoot && 'needs root' }, async () => {

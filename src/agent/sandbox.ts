@@ -11,11 +11,11 @@
  *      the library's host-local lease dir — exactly host-local's on-disk format, so host-local (still used for
  *      pods with host ports), the library's reconcile (sweeps leases of dead owners) and this code never hand
  *      out one address twice;
- *   2. one command, `unshare --net=FILE sh` (run by the agent's bash helper, ./shell.ts): pins a new namespace on FILE (in the library's netns dir,
- *      so its reconcile frees namespaces of dead owners); inside it `ip -batch` brings lo up, creates the veth
- *      pair with the host end moved straight into this process's namespace, addresses eth0 and sets the
- *      default route; then `nsenter` back into this process's namespace runs `ip -batch` for the host end
- *      (joins the bridge, hairpin on as the bridge plugin does, up).
+ *   2. one job for the agent's shell helper (./shell.ts): `unshare --net=FILE ip -batch` pins a new
+ *      namespace on FILE (in the library's netns dir, so its reconcile frees namespaces of dead owners) and,
+ *      inside it, brings lo up, creates the veth pair with the host end moved straight into this process's
+ *      namespace, addresses eth0 and sets the default route; then `ip -batch` on the host puts the host end
+ *      on the bridge (hairpin on, as the bridge plugin does) and up.
  *
  * Why one command through a helper: spawning from this process costs a fork of a large address space
  * (~8-20 ms of the event loop at 150-250 MB RSS, measured), while forks made by a small shell are nearly free.
@@ -102,12 +102,21 @@ export function hostBatch(veth: string, bridge: string): string {
 }
 
 /**
- * The script `unshare --net=FILE sh -c` runs (pure): both batches as here-documents (every word in them is
- * ours: addresses, generated interface names, the bridge name), the host one through nsenter into hostNetns.
+ * The job the shell helper runs (pure): `unshare --net=FILE ip -batch` with the inner batch, then `ip -batch`
+ * with the host one, both as here-documents (every word in them is ours: addresses, generated interface
+ * names, the bridge name, the namespace path under our run dir).
  */
-export function setupScript(inner: string, host: string, hostNetns: string): string {
-  if (!/^[A-Za-z0-9/_.-]+$/.test(hostNetns)) throw new Error(`bad netns path ${hostNetns}`);
-  return [`ip -batch - <<'SKIFF_INNER' || exit $?`, inner.trimEnd(), 'SKIFF_INNER', `exec nsenter --net=${hostNetns} ip -batch - <<'SKIFF_HOST'`, host.trimEnd(), 'SKIFF_HOST', ''].join('\n');
+export function setupScript(netnsPath: string, inner: string, host: string): string {
+  if (!/^[A-Za-z0-9/_.-]+$/.test(netnsPath)) throw new Error(`bad netns path ${netnsPath}`);
+  return [
+    `unshare --net=${netnsPath} ip -batch - <<'SKIFF_INNER' || exit $?`,
+    inner.trimEnd(),
+    'SKIFF_INNER',
+    `exec ip -batch - <<'SKIFF_HOST'`,
+    host.trimEnd(),
+    'SKIFF_HOST',
+    '',
+  ].join('\n');
 }
 
 export class FastSandboxes {
@@ -211,8 +220,7 @@ export class FastSandboxes {
       await fs.writeFile(netnsPath, '', { mode: 0o444 });
       const mtu = Number(n.options['com.docker.network.driver.mtu'] ?? 0) || undefined;
       const inner = innerBatch({ ip, prefixLen, gateway: n.gateway, mac: rec.mac, veth: rec.veth, hostPid: process.pid, mtu, internal: n.internal });
-      const script = setupScript(inner, hostBatch(rec.veth, n.bridge), `/proc/${process.pid}/ns/net`);
-      await this.shell.run(`exec unshare --net=${shq(netnsPath)} sh -s <<'SKIFF_SETUP'\n${script}SKIFF_SETUP\n`, { what: `setting up the network namespace of ${req.id}` });
+      await this.shell.run(setupScript(netnsPath, inner, hostBatch(rec.veth, n.bridge)), { what: `setting up the network namespace of ${req.id}` });
       await this.records.put(rec.id, rec);
       this.cache.set(rec.id, rec);
       return this.resultOf(rec);

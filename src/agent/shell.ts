@@ -7,8 +7,8 @@
  * `spawn('/bin/true')` takes ~5 ms at 44 MB RSS, ~28 ms at 244 MB). Under pod churn those forks were a third
  * of the event loop. A fork of a small bash is nearly free, and it runs on its own CPU.
  *
- * Protocol: each job is a script file under `dir`; the helper gets "<id> <file>" on stdin, runs the file with
- * sh in the background (bash reaps its background jobs, unlike dash: no zombies), output to "<file>.out",
+ * Protocol: each job is a script file under `dir`; the helper gets "<id> <file>" on stdin, runs the file in a
+ * background subshell (sourced: no exec of another shell) (bash reaps its background jobs, unlike dash: no zombies), output to "<file>.out",
  * and answers "<id> <exit code>" on stdout (short lines: atomic on a pipe). The helper is restarted if it
  * dies; jobs in flight then fail.
  */
@@ -17,7 +17,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const LOOP = `while IFS=' ' read -r id file; do
-  { sh "$file" >"$file.out" 2>&1 </dev/null; echo "$id $?"; } &
+  { ( . "$file" ) >"$file.out" 2>&1 </dev/null; echo "$id $?"; } &
 done
 `;
 
@@ -42,7 +42,7 @@ export class ShellRunner {
 
   constructor(private readonly dir: string) {}
 
-  /** Runs script with sh; rejects with ShellError on a non-zero exit unless allowFail. */
+  /** Runs script (POSIX sh syntax, run by bash); rejects with ShellError on a non-zero exit unless allowFail. */
   async run(script: string, opts: { what?: string; allowFail?: boolean } = {}): Promise<ShellResult> {
     this.ready ??= fs.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
     await this.ready;
