@@ -388,3 +388,29 @@ test('bad input: Docker-format errors and nothing half-created', { timeout: 180_
   assert.deepEqual(mountsUnder(path.join(engine.runDir, 'c')), []);
   assert.deepEqual(leftoverCgroups(engine.runDir), []);
 });
+
+test('a flooding container with a reader that leaves does not wedge the engine; logs rotate by size', { timeout: 180_000 }, async () => {
+  const r = await engine.sh(`docker run --rm --name flood busybox yes | head -1`);
+  assert.equal(r.stdout, 'y\n');
+  // The engine still answers while the container floods.
+  ok(await d('ps'));
+  ok(await d('rm', '-f', 'flood'));
+  // max-size/max-file: the engine rotates; files stay bounded.
+  ok(await d('run', '-d', '--name', 'rot', '--log-opt', 'max-size=64k', '--log-opt', 'max-file=2', 'busybox', 'sh', '-c', 'while true; do echo 0123456789abcdef0123456789abcdef; done'));
+  const dir = path.join(engine.dataDir, 'containers', await inspect('rot', '{{.Id}}'));
+  assert.ok(await until(() => fs.existsSync(path.join(dir, 'container.log.1'))));
+  ok(await d('rm', '-f', 'rot'));
+  assert.ok(!fs.existsSync(path.join(dir, 'container.log.2')));
+  const bad = await d('run', '--rm', '--log-opt', 'max-size=lots', 'busybox', 'true');
+  assert.equal(bad.code, 125);
+});
+
+test('ps -l lists the newest container in any state; start precedes die in events', { timeout: 180_000 }, async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  ok(await d('run', '--name', 'quick', 'busybox', 'true'));
+  assert.equal(ok(await d('ps', '-l', '--format', '{{.Names}}')).trim(), 'quick');
+  ok(await d('rm', 'quick'));
+  const r = ok(await d('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=quick', '--format', '{{.Action}}'));
+  const actions = r.trim().split('\n');
+  assert.ok(actions.indexOf('start') >= 0 && actions.indexOf('start') < actions.indexOf('die'), actions.join(','));
+});

@@ -275,7 +275,9 @@ export class ContainerManager {
         LogConfig: { Type: 'json-file', Config: {} },
         ...hc,
       };
-      if (!hostConfig.LogConfig || !hostConfig.LogConfig.Type) hostConfig.LogConfig = { Type: 'json-file', Config: {} };
+      // The CLI sends `LogConfig: {Type: "", Config: {...--log-opt}}` when no driver is named.
+      if (!hostConfig.LogConfig || !hostConfig.LogConfig.Type)
+        hostConfig.LogConfig = { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
       if (!['json-file', 'k8s-file', 'local'].includes(hostConfig.LogConfig.Type))
         throw invalid(`logging driver "${hostConfig.LogConfig.Type}" is not supported by skiff (json-file only)`);
       parseLogOpts(hostConfig.LogConfig.Config ?? {});
