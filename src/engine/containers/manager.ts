@@ -516,6 +516,14 @@ export class ContainerManager {
           hostPort: Number(b.HostPort || 0),
         });
     }
+    if (rec.HostConfig.PublishAllPorts) {
+      // -P: every EXPOSEd port not bound explicitly gets an ephemeral host port (networking picks it).
+      for (const key of Object.keys(rec.Config.ExposedPorts ?? {})) {
+        if (rec.HostConfig.PortBindings?.[key]) continue;
+        const [port, proto = 'tcp'] = key.split('/');
+        portBindings.push({ containerPort: Number(port), protocol: proto as PortBinding['protocol'], hostIp: '', hostPort: 0 });
+      }
+    }
     const endpoints = Object.entries(
       ((rec.NetworkingConfig as { EndpointsConfig?: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string } }> })?.EndpointsConfig) ?? {},
     ).map(([network, ep]) => ({ network, aliases: ep?.Aliases ?? undefined, ipv4Address: ep?.IPAMConfig?.IPv4Address || undefined }));

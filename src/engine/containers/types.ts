@@ -57,6 +57,8 @@ export interface HostConfig {
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
   Privileged?: boolean;
+  /** -P: publish every EXPOSEd port on an ephemeral host port. */
+  PublishAllPorts?: boolean;
   ReadonlyRootfs?: boolean;
   SecurityOpt?: string[] | null;
   Tmpfs?: Record<string, string> | null;

@@ -106,6 +106,24 @@ describe('docker networking end to end (root, real containers)', { skip: !isRoot
     assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${webPort}->80/tcp`));
   });
 
+  it('-P publishes every EXPOSEd port on an ephemeral host port', async (t) => {
+    if (!wired) return t.skip('the engine does not serve /networks yet');
+    await ok(
+      'run', '-d', '--name', 'pall', '-P', '--expose', '8081', '--expose', '8082/udp',
+      'busybox', 'sh', '-c', 'mkdir -p /www && echo all ports > /www/index.html && exec httpd -f -p 8081 -h /www',
+    );
+    try {
+      const port = await ok('port', 'pall');
+      const tcp = /^8081\/tcp -> 0\.0\.0\.0:(\d+)$/m.exec(port);
+      assert.ok(tcp, port);
+      assert.match(port, /^8082\/udp -> 0\.0\.0\.0:\d+$/m);
+      const res = await waitFor(() => httpGet('127.0.0.1', Number(tcp[1])).catch(() => undefined), '-P port');
+      assert.equal(res.body, 'all ports\n');
+    } finally {
+      await docker('rm', '-f', 'pall');
+    }
+  });
+
   it('connects and disconnects a running container', async (t) => {
     if (!wired) return t.skip('the engine does not serve /networks yet (networking not wired into the daemon)');
     await ok('network', 'create', '--subnet', '10.204.3.0/24', 'sidenet');
