@@ -115,7 +115,9 @@ export class NodeAgent {
     const secRes = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
     this.configMaps = new Informer(opts.client, cmRes, { onError: (e) => this.log(`configmap watch: ${(e as Error).message}`) });
     this.secrets = new Informer(opts.client, secRes, { onError: (e) => this.log(`secret watch: ${(e as Error).message}`) });
-    this.recorder = new EventRecorder(opts.client, { component: 'kubelet', host: opts.nodeName });
+    // The kubelet's event client limits (eventRecordQPS 50, eventBurst 100): under pod churn, events (four per pod)
+    // would otherwise be most of the API server's writes, ahead of the pods' own.
+    this.recorder = new EventRecorder(opts.client, { component: 'kubelet', host: opts.nodeName, qps: 50, burst: 100 });
   }
 
   get nodeName(): string {
@@ -185,7 +187,8 @@ export class NodeAgent {
     this.probes.stopAll();
     this.queue.shutDown();
     await Promise.allSettled(this.workersDone);
-    await this.recorder.flush().catch(() => undefined);
+    // Rate-limited events still queued after 2 s are dropped (as a stopping kubelet's would be).
+    await Promise.race([this.recorder.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   private onPod(p: PodV1): void {

@@ -14,6 +14,14 @@ export interface EventRecorderOptions {
   host?: string;
   clock?: Clock;
   onError?: (err: unknown) => void;
+  /**
+   * Client-side write rate limit, as the kubelet's event client has (eventRecordQPS 50, eventBurst 100):
+   * writes then go out one at a time through a token bucket, and events beyond `maxQueue` waiting are
+   * dropped (client-go's broadcaster drops when its queue is full). Unset: every event is written at once.
+   */
+  qps?: number;
+  burst?: number;
+  maxQueue?: number;
 }
 
 interface Seen {
@@ -43,15 +51,34 @@ export class EventRecorder {
   /** Serialises writes per aggregation key so a count never goes backwards. */
   private chains = new Map<string, Promise<void>>();
 
+  /** Rate-limited mode: the token bucket and the one-at-a-time write chain. */
+  private tokens: number;
+  private lastRefill: number;
+  private queued = 0;
+  private writer: Promise<void> = Promise.resolve();
+
   constructor(private readonly client: KubeClient, private readonly opts: EventRecorderOptions) {
     this.clock = opts.clock ?? realClock;
+    this.tokens = opts.burst ?? 1;
+    this.lastRefill = this.clock.now();
   }
 
   event(obj: KObject, type: EventType, reason: string, message: string): void {
     const ns = obj.metadata.namespace || 'default';
     const key = [obj.metadata.uid ?? '', ns, obj.metadata.name, type, reason, message, this.opts.component].join('\u0000');
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const p = prev.then(() => this.write(key, obj, ns, type, reason, message)).catch((err) => this.opts.onError?.(err));
+    let write = () => this.write(key, obj, ns, type, reason, message);
+    if (this.opts.qps) {
+      if (this.queued >= (this.opts.maxQueue ?? 1000)) return; // dropped, as client-go does when full
+      this.queued++;
+      const direct = write;
+      write = () => {
+        const next = this.writer.then(() => this.takeToken()).then(direct);
+        this.writer = next.catch(() => undefined);
+        return next.finally(() => this.queued--);
+      };
+    }
+    const p = prev.then(write).catch((err) => this.opts.onError?.(err));
     this.chains.set(key, p);
     this.inflight.add(p);
     void p.finally(() => {
@@ -60,6 +87,22 @@ export class EventRecorder {
     });
     // Bound the aggregation memory like upstream's LRU (4096 entries).
     if (this.seen.size > 4096) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /** Waits for a token of the bucket (qps refill, burst capacity). */
+  private async takeToken(): Promise<void> {
+    const qps = this.opts.qps!;
+    const burst = this.opts.burst ?? 1;
+    for (;;) {
+      const now = this.clock.now();
+      this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * qps);
+      this.lastRefill = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise<void>((r) => this.clock.setTimeout(r, Math.ceil(((1 - this.tokens) / qps) * 1000)));
+    }
   }
 
   async flush(): Promise<void> {
