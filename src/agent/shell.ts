@@ -7,17 +7,16 @@
  * `spawn('/bin/true')` takes ~5 ms at 44 MB RSS, ~28 ms at 244 MB). Under pod churn those forks were a third
  * of the event loop. A fork of a small bash is nearly free, and it runs on its own CPU.
  *
- * Protocol: each job is a script file under `dir`; the helper gets "<id> <file>" on stdin, runs the file in a
- * background subshell (sourced: no exec of another shell) (bash reaps its background jobs, unlike dash: no zombies), output to "<file>.out",
- * and answers "<id> <exit code>" on stdout (short lines: atomic on a pipe). The helper is restarted if it
- * dies; jobs in flight then fail.
+ * Protocol (no files): the script goes down the helper's stdin as "<id> <length>\n<script>"; the helper runs
+ * it in a background command substitution (bash reaps its background jobs, unlike dash: no zombies) and answers one line
+ * "<id> <exit code> <output with newlines folded, at most 1000 chars>" — under PIPE_BUF, so lines from
+ * concurrent jobs never interleave. The helper is restarted if it dies; jobs in flight then fail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 
-const LOOP = `while IFS=' ' read -r id file; do
-  { ( . "$file" ) >"$file.out" 2>&1 </dev/null; echo "$id $?"; } &
+const LOOP = `while IFS=' ' read -r id n; do
+  IFS= read -r -d '' -N "$n" script
+  { out=$(eval "$script" 2>&1 </dev/null); c=$?; out=\${out//$'\\n'/ }; printf '%s %s %s\\n' "$id" "$c" "\${out:0:1000}"; } &
 done
 `;
 
@@ -37,34 +36,27 @@ export class ShellRunner {
   private child?: ChildProcess;
   private buf = '';
   private seq = 0;
-  private readonly jobs = new Map<number, { file: string; resolve: (code: number) => void; reject: (e: Error) => void }>();
-  private ready?: Promise<void>;
-
-  constructor(private readonly dir: string) {}
+  private readonly jobs = new Map<number, { resolve: (r: ShellResult) => void; reject: (e: Error) => void }>();
 
   /** Runs script (POSIX sh syntax, run by bash); rejects with ShellError on a non-zero exit unless allowFail. */
   async run(script: string, opts: { what?: string; allowFail?: boolean } = {}): Promise<ShellResult> {
-    this.ready ??= fs.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
-    await this.ready;
     const id = ++this.seq;
-    const file = path.join(this.dir, `job-${process.pid}-${id}`);
-    await fs.writeFile(file, script, { mode: 0o600 });
-    try {
-      const code = await new Promise<number>((resolve, reject) => {
-        this.jobs.set(id, { file, resolve, reject });
-        const h = this.helper();
-        this.setRef(h, true);
-        h.stdin!.write(`${id} ${file}\n`);
-      });
-      const output = await fs.readFile(`${file}.out`, 'utf8').catch(() => '');
-      const res = { code, output };
-      if (code !== 0 && !opts.allowFail) throw new ShellError(opts.what ?? 'sh', res);
-      return res;
-    } finally {
+    const res = await new Promise<ShellResult>((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject });
+      const h = this.helper();
+      this.setRef(h, true);
+      h.stdin!.write(`${id} ${Buffer.byteLength(script)}\n${script}`);
+    }).finally(() => {
       this.jobs.delete(id);
       if (!this.jobs.size && this.child) this.setRef(this.child, false);
-      await Promise.all([fs.rm(file, { force: true }), fs.rm(`${file}.out`, { force: true })]);
-    }
+    });
+    if (res.code !== 0 && !opts.allowFail) throw new ShellError(opts.what ?? 'sh', res);
+    return res;
+  }
+
+  /** The helper's pid while it runs (tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Ends the helper (jobs already started finish on their own). */
@@ -76,7 +68,8 @@ export class ShellRunner {
 
   private helper(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
-    const c = spawn('bash', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // C locale: read -N counts bytes.
+    const c = spawn('bash', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = c;
     this.buf = '';
     c.stdout!.setEncoding('utf8');
@@ -84,9 +77,10 @@ export class ShellRunner {
       this.buf += d;
       let nl: number;
       while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const [id, code] = this.buf.slice(0, nl).split(' ').map(Number);
+        const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        this.jobs.get(id)?.resolve(code);
+        const m = /^(\d+) (\d+) ?(.*)$/.exec(line);
+        if (m) this.jobs.get(Number(m[1]))?.resolve({ code: Number(m[2]), output: m[3] });
       }
     });
     c.stdin!.on('error', () => undefined);
