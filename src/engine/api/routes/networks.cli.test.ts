@@ -119,9 +119,24 @@ describe('docker networking end to end (root, real containers)', { skip: !isRoot
       assert.match(port, /^8082\/udp -> 0\.0\.0\.0:\d+$/m);
       const res = await waitFor(() => httpGet('127.0.0.1', Number(tcp[1])).catch(() => undefined), '-P port');
       assert.equal(res.body, 'all ports\n');
+      // --network container:NAME shares that container's namespace: its server is on our loopback.
+      const shared = await ok('run', '--rm', '--network', 'container:pall', 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8081/');
+      assert.equal(shared, 'all ports');
     } finally {
       await docker('rm', '-f', 'pall');
     }
+  });
+
+  it('--hostname, --add-host and --dns shape the container\'s /etc files', async (t) => {
+    if (!wired) return t.skip('the engine does not serve /networks yet');
+    const out = await ok(
+      'run', '--rm', '--hostname', 'myhost', '--add-host', 'db.example:10.1.2.3', '--dns', '10.9.9.9', '--dns-search', 'corp.example',
+      'busybox', 'sh', '-c', 'hostname; cat /etc/hosts; cat /etc/resolv.conf',
+    );
+    assert.match(out, /^myhost$/m);
+    assert.match(out, /^10\.1\.2\.3\s+db\.example$/m);
+    assert.match(out, /^nameserver 10\.9\.9\.9$/m);
+    assert.match(out, /^search corp\.example$/m);
   });
 
   it('connects and disconnects a running container', async (t) => {
