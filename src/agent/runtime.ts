@@ -41,6 +41,19 @@ export interface CreateOptions {
   hostname: string;
 }
 
+/**
+ * The engine's SecurityOpt for a container's seccomp profile, as the kubelet decides it: the container's
+ * securityContext.seccompProfile, else the pod's; RuntimeDefault → the runtime's default profile (the engine's,
+ * Docker's); unset or Unconfined → unconfined (the kubelet's default while --seccomp-default is off, which is
+ * upstream's default — and it spares runc a filter compile and load on every start). Localhost profiles are
+ * not available here: the runtime default is the safe stand-in.
+ */
+export function seccompSecurityOpt(pod: PodV1, spec: ContainerSpec): string[] {
+  const profile = spec.securityContext?.seccompProfile ?? pod.spec.securityContext?.seccompProfile;
+  const type = profile?.type ?? 'Unconfined';
+  return type === 'Unconfined' ? ['seccomp=unconfined'] : [];
+}
+
 export function toRuntime(rec: ContainerRecord): RuntimeContainer {
   const l = rec.Config.Labels ?? {};
   const s = rec.State;
@@ -141,6 +154,7 @@ export class PodRuntime {
         ReadonlyRootfs: !!sc.readOnlyRootFilesystem,
         CapAdd: sc.capabilities?.add ?? null,
         CapDrop: sc.capabilities?.drop ?? null,
+        SecurityOpt: seccompSecurityOpt(pod, spec),
         LogConfig: { Type: 'json-file', Config: {} },
         ...engineResources(spec),
       },

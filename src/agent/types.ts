@@ -86,8 +86,20 @@ export interface ContainerSpec {
   stdin?: boolean;
   stdinOnce?: boolean;
   tty?: boolean;
-  securityContext?: { runAsUser?: number; runAsGroup?: number; privileged?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    privileged?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+    seccompProfile?: SeccompProfileSpec;
+  };
   terminationMessagePath?: string;
+}
+
+export interface SeccompProfileSpec {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost' | string;
+  localhostProfile?: string;
 }
 
 export interface KeyToPath {
@@ -135,6 +147,7 @@ export interface PodSpecV1 {
   dnsPolicy?: string;
   activeDeadlineSeconds?: number;
   enableServiceLinks?: boolean;
+  securityContext?: { seccompProfile?: SeccompProfileSpec; [other: string]: unknown };
   [other: string]: unknown;
 }
 
