@@ -78,7 +78,7 @@ const version: Command = {
             `  API version:      ${f('ApiVersion')} (minimum version ${f('MinAPIVersion')})`,
             `  Go version:       ${f('GoVersion')}`,
             `  Git commit:       ${f('GitCommit')}`,
-            `  Built:            ${f('BuildTime')}`,
+            `  Built:            ${ansicTime(f('BuildTime'))}`,
             `  OS/Arch:          ${f('Os')}/${f('Arch')}`,
             `  Experimental:     ${f('Experimental')}`,
           );
@@ -199,3 +199,14 @@ const events: Command = {
 };
 
 export const commands: Record<string, Command> = { version, info, events };
+
+/** docker prints an RFC 3339 build time in Go's time.ANSIC layout ("Mon Jan _2 15:04:05 2006"); anything else as is. */
+export function ansicTime(v: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v)) return v;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) return v;
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
