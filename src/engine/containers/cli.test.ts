@@ -46,9 +46,23 @@ function underPty(command: string, input: string): Promise<DockerResult> {
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    // Give the shell a moment to start reading, then type.
-    setTimeout(() => child.stdin.write(input), 500);
+    // Type once the shell shows its prompt ("/ # "): on a loaded machine a fixed delay can be too short and
+    // keystrokes typed before the exec is attached would race its start. Fallback after 10 s.
+    let typed = false;
+    const type = () => {
+      if (typed) return;
+      typed = true;
+      clearTimeout(fallback);
+      child.stdin.write(input);
+    };
+    const fallback = setTimeout(type, 10_000);
+    child.stdout.on('data', () => {
+      if (/# $/.test(stdout)) type();
+    });
+    child.on('close', (code) => {
+      clearTimeout(fallback);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
