@@ -86,6 +86,9 @@ function launch(o: ConmonCommon, args: string[]): Promise<ConmonHandle> {
   if (o.bundle.length + '/attach'.length >= 108) throw invalid(`attach socket path too long under ${o.bundle}`);
   return new Promise((resolve, reject) => {
     const child = spawn(o.conmonPath, args, {
+      // conmon writes an `oom` marker into its working directory on an OOM kill (CRI-O runs it in the
+      // bundle): run it there too, never in the engine's own cwd.
+      cwd: o.bundle,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, _OCI_SYNCPIPE: '3' },
     });
