@@ -176,8 +176,9 @@ export class FastSandboxes {
     return r && this.resultOf(r);
   }
 
+  /** Known here, or being set up. */
   has(id: string): boolean {
-    return this.cache.has(id);
+    return this.cache.has(id) || this.inflight.has(id);
   }
 
   ids(): string[] {
@@ -242,6 +243,8 @@ export class FastSandboxes {
 
   /** Frees everything of the sandbox. Safe for an unknown id. */
   async teardown(id: string): Promise<void> {
+    // A setup in flight finishes first, so nothing it makes is left behind.
+    await this.inflight.get(id)?.catch(() => undefined);
     const rec = this.cache.get(id) ?? (await this.records.get(id));
     const p = this.netns.pathOf(id);
     await this.unmount(p);
