@@ -78,7 +78,10 @@ export function registerExecRoutes(router: Router, deps: { execs: ExecManager })
       socket.on('data', (d: Buffer) => input.write(d));
       socket.on('end', () => input.end());
       socket.on('close', () => input.close());
-    } else socket.resume();
+    }
+    // readHijackBody may have paused the socket explicitly (when the JSON body came in its own packet); a
+    // 'data' listener does not undo an explicit pause, so stdin would never flow and `exec -i` would hang.
+    socket.resume();
     let closed = false;
     socket.on('close', () => (closed = true));
     await done;
