@@ -34,6 +34,11 @@ test('pure parts: lease range, veth names, ip batches, the setup script', () => 
 test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reachability, teardown, reconcile', { skip: !isRoot && 'needs root' }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sbx-'));
   const bridge = `skt${Math.random().toString(36).slice(2, 8)}`;
+  // A /24 nothing on the host routes yet (tests run two files at a time).
+  const routes = (await run('ip', ['-4', 'route', 'show', 'table', 'all'])).stdout;
+  let octet = 0;
+  for (let i = 0; i < 50 && (!octet || routes.includes(`10.251.${octet}.`)); i++) octet = 1 + Math.floor(Math.random() * 250);
+  const net24 = `10.251.${octet}`;
   const net: NetworkRecord = {
     id: 'f'.repeat(64),
     name: 'test-pods',
@@ -41,8 +46,8 @@ test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reacha
     created: new Date().toISOString(),
     internal: false,
     attachable: false,
-    subnet: '10.251.0.0/24',
-    gateway: '10.251.0.1',
+    subnet: `${net24}.0/24`,
+    gateway: `${net24}.1`,
     bridge,
     labels: {},
     options: {},
@@ -54,17 +59,17 @@ test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reacha
   let sb: FastSandboxes | undefined;
   try {
     await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', '10.251.0.1/24', 'dev', bridge]);
+    await run('ip', ['addr', 'add', `${net24}.1/24`, 'dev', bridge]);
     await run('ip', ['link', 'set', bridge, 'up']);
     // A lease host-local made for someone else: never handed out again.
     fs.mkdirSync(leaseDir, { recursive: true });
-    fs.writeFileSync(path.join(leaseDir, '10.251.0.2'), 'other\r\neth0');
+    fs.writeFileSync(path.join(leaseDir, `${net24}.2`), 'other\r\neth0');
     sb = await FastSandboxes.open(net, netns, path.join(dir, 'data'), ipam);
     const ids = ['pod-a', 'pod-b', 'pod-c', 'pod-d'];
     const results = await Promise.all(ids.map((id) => sb!.setup({ id, name: id, hostname: id, dnsSearch: ['default.svc.cluster.local'], dnsOptions: ['ndots:5'] })));
     const ips = results.map((r) => r.endpoints[0].ipAddress);
     assert.equal(new Set(ips).size, 4);
-    assert.ok(!ips.includes('10.251.0.2') && !ips.includes('10.251.0.1'));
+    assert.ok(!ips.includes(`${net24}.2`) && !ips.includes(`${net24}.1`));
     // Same id again: the same sandbox.
     assert.equal((await sb.setup({ id: 'pod-a', name: 'pod-a', hostname: 'pod-a' })).endpoints[0].ipAddress, ips[0]);
     for (const [i, id] of ids.entries()) {
@@ -72,13 +77,13 @@ test('fast sandboxes: concurrent setup on a real bridge, distinct leases, reacha
       assert.ok(await isNsMount(netns.pathOf(id)));
       assert.equal(path.basename(fs.readlinkSync(`/sys/class/net/${vethName(id)}/master`)), bridge);
     }
-    assert.match(results[0].resolvConf, /nameserver 10\.251\.0\.1\n/);
+    assert.ok(results[0].resolvConf.includes(`nameserver ${net24}.1\n`));
     assert.match(results[0].resolvConf, /search default\.svc\.cluster\.local/);
     assert.match(results[0].hostsFile, new RegExp(`${ips[0].replace(/\./g, '\\.')}\\tpod-a`));
     // Pod to pod and pod to gateway over the bridge.
     const ping = await run('nsenter', [`--net=${netns.pathOf('pod-a')}`, 'busybox', 'ping', '-c', '1', '-W', '5', ips[1]], { allowFail: true, timeoutMs: 20_000 });
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-    const gw = await run('nsenter', [`--net=${netns.pathOf('pod-c')}`, 'busybox', 'ping', '-c', '1', '-W', '5', '10.251.0.1'], { allowFail: true, timeoutMs: 20_000 });
+    const gw = await run('nsenter', [`--net=${netns.pathOf('pod-c')}`, 'busybox', 'ping', '-c', '1', '-W', '5', `${net24}.1`], { allowFail: true, timeoutMs: 20_000 });
     assert.equal(gw.code, 0, gw.stdout + gw.stderr);
 
     // Teardown of two at once (one umount exec): namespaces, veths, leases, records gone.
