@@ -6,7 +6,10 @@
  * `sleep 3600` from the same image archive.
  *
  *   npm run build && node dist/bench/cluster.js [--rounds 3] [--churn-seconds 10] [--rate 20] [--no-swarm]
- *                                               [--only create,scale,churn,rss]
+ *                                               [--only create,scale,churn,rss] [--cpu-prof DIR]
+ *
+ * SKIFF_AGENT_TRACE=1 in the environment makes the agent log per-pod phase times (sandbox, create, start,
+ * status and why a status was written) to the server's log.
  *
  * Measures (median over rounds where they repeat):
  *   create 10      — skiff: Deployment of 10 replicas created → 10 pods Ready (watch);
@@ -322,7 +325,9 @@ async function main(): Promise<void> {
   };
   process.stderr.write(`start: load average ${load()}\n`);
   const loadStart = load();
-  const cl = await startNodeCluster();
+  // --cpu-prof DIR: a V8 CPU profile of the server, written when it exits (open it in Chrome DevTools).
+  const profI = process.argv.indexOf('--cpu-prof');
+  const cl = await startNodeCluster(profI > 0 ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.argv[profI + 1]}`] } : {});
   const sw = withSwarm ? new SwarmPeer() : undefined;
   try {
     await sw?.start();

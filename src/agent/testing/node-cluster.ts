@@ -140,7 +140,8 @@ export async function cleanupNodeDir(dir: string): Promise<void> {
   }
 }
 
-export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: string[]; busybox?: boolean } = {}): Promise<NodeCluster> {
+/** nodeArgs: flags for the server's node process itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: string[]; nodeArgs?: string[]; busybox?: boolean } = {}): Promise<NodeCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-node-'));
   const dataDir = path.join(dir, 'data');
   const runDir = path.join(dir, 'run');
@@ -153,7 +154,7 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
   let client: KubeClient | undefined;
 
   const launch = async () => {
-    const c = spawn(process.execPath, [SKIFF, 'server', '--data-dir', dataDir, '--listen-port', '0', '--run-dir', runDir, '--socket', socket, ...(opts.args ?? [])], {
+    const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), SKIFF, 'server', '--data-dir', dataDir, '--listen-port', '0', '--run-dir', runDir, '--socket', socket, ...(opts.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
