@@ -3,6 +3,7 @@
  * query-string forms and matched against objects. Pure.
  */
 import { statusError } from './status';
+import { parseFieldSelector as parseFieldTerms } from './resources/labels';
 
 export type LabelRequirement =
   | { key: string; op: 'in' | 'notin'; values: string[] }
@@ -124,38 +125,16 @@ export interface FieldRequirement {
   value: string;
 }
 
-/** Parses `metadata.name=x,status.phase!=Running` (values may escape `\,` `\=` `\\`). */
+/**
+ * Parses `metadata.name=x,status.phase!=Running` (values may escape `\,` `\=` `\\`). The parser is the kinds'
+ * one (src/apiserver/resources/labels.ts); here it only gains the API's error form (400 BadRequest Status).
+ */
 export function parseFieldSelector(s: string): FieldRequirement[] {
-  const out: FieldRequirement[] = [];
-  for (const term of splitUnescaped(s, ',')) {
-    if (term.trim() === '') continue;
-    let m = /^([^=!]+)(==|!=|=)(.*)$/.exec(term);
-    if (!m) throw statusError(400, 'BadRequest', `invalid selector: '${s}'; can't understand '${term}'`);
-    const op = m[2] === '!=' ? '!=' : '=';
-    out.push({ field: m[1].trim(), op, value: unescape(m[3]) });
-    m = null;
+  try {
+    return parseFieldTerms(s).map((r) => ({ field: r.field, op: r.operator, value: r.value }));
+  } catch (e) {
+    throw statusError(400, 'BadRequest', (e as Error).message);
   }
-  return out;
-}
-
-function splitUnescaped(s: string, sep: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && i + 1 < s.length) {
-      cur += s[i] + s[i + 1];
-      i++;
-    } else if (s[i] === sep) {
-      out.push(cur);
-      cur = '';
-    } else cur += s[i];
-  }
-  out.push(cur);
-  return out;
-}
-
-function unescape(s: string): string {
-  return s.replace(/\\(.)/g, '$1');
 }
 
 export function matchFields(reqs: FieldRequirement[], get: (field: string) => string | undefined): boolean {

@@ -160,6 +160,7 @@ export function parseFieldSelector(input: string): FieldRequirement[] {
   const out: FieldRequirement[] = [];
   if (!input.trim()) return out;
   for (const part of splitUnescaped(input, ',')) {
+    if (!part.trim()) continue; // empty terms are skipped, as upstream's fields.ParseSelector does
     const m = /^([^=!]+?)\s*(==|!=|=)\s*(.*)$/.exec(part.trim());
     if (!m) throw new Error(`invalid selector: '${input}'; can't understand '${part}'`);
     out.push({ field: m[1].trim(), operator: m[2] === '!=' ? '!=' : '=', value: unescapeField(m[3]) });
