@@ -7,14 +7,19 @@ export const OWNER_COMMENT_PREFIX = 'skiff service proxy';
 
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdin only when there is input: nft exits without reading it for other commands, and writing to it then
+    // raises EPIPE (an unhandled 'error' that would take the whole server down).
+    const p = spawn('nft', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(input ?? '');
+    if (p.stdin) {
+      p.stdin.on('error', () => undefined); // a failing nft closes early; its exit code and stderr tell why
+      p.stdin.end(input);
+    }
   });
 }
 
