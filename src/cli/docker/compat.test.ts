@@ -207,6 +207,9 @@ test('run/create flags become the same container config as docker makes', opts, 
   for (const k of ['Config', 'HostConfig', 'NetworkSettings']) {
     const a = JSON.parse((await ok('inspect', '-f', `{{json .${k}}}`, 'skiff-cli-cd')).stdout);
     const b = JSON.parse((await ok('inspect', '-f', `{{json .${k}}}`, 'skiff-cli-cs')).stdout);
+    // The docker CLI fills Binds by ranging over a Go map (and its Env order has been seen to vary too), so
+    // their order is not deterministic even between two docker runs: compare those lists as sets.
+    for (const o of [a, b]) for (const list of ['Binds', 'Env']) if (Array.isArray(o[list])) o[list].sort();
     assert.deepEqual(b, a, k);
   }
   await ok('rm', '-v', 'skiff-cli-cd', 'skiff-cli-cs');
