@@ -1,106 +1,26 @@
 /**
- * Label selectors (=, ==, !=, in, notin, exists, !key) and field selectors (=, ==, !=), parsed from their
+ * Label selectors (=, ==, !=, in, notin, exists, !key, >, <) and field selectors (=, ==, !=), parsed from their
  * query-string forms and matched against objects. Pure.
  */
 import { statusError } from './status';
-import { parseFieldSelector as parseFieldTerms } from './resources/labels';
+import { matches, parseFieldSelector as parseFieldTerms, parseLabelSelector as parseLabelTerms, type Requirement } from './resources/labels';
 
-export type LabelRequirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' };
+export type LabelSelector = Requirement[];
 
-export type LabelSelector = LabelRequirement[];
-
-/** Parses `a=b,c!=d,e in (x,y),!f,g`. Throws a 400 Status on syntax errors. */
+/**
+ * Parses `a=b,c!=d,e in (x,y),!f,g,h>1`. The parser is the kinds' one (src/apiserver/resources/labels.ts);
+ * here it only gains the API's error form (400 BadRequest Status).
+ */
 export function parseLabelSelector(s: string): LabelSelector {
-  const reqs: LabelSelector = [];
-  let i = 0;
-  const n = s.length;
-  const ws = () => {
-    while (i < n && s[i] === ' ') i++;
-  };
-  const fail = (why: string): never => {
-    throw statusError(400, 'BadRequest', `unable to parse requirement: ${why}: "${s}"`);
-  };
-  const ident = (): string => {
-    ws();
-    const start = i;
-    while (i < n && !' ,=!()'.includes(s[i])) i++;
-    return s.slice(start, i);
-  };
-  while (true) {
-    ws();
-    if (i >= n) break;
-    if (s[i] === '!') {
-      i++;
-      const key = ident();
-      if (!key) fail('missing key after "!"');
-      reqs.push({ key, op: 'notexists' });
-    } else {
-      const key = ident();
-      if (!key) fail('missing key');
-      ws();
-      if (i >= n || s[i] === ',') {
-        reqs.push({ key, op: 'exists' });
-      } else if (s.startsWith('==', i) || s[i] === '=') {
-        i += s.startsWith('==', i) ? 2 : 1;
-        reqs.push({ key, op: 'in', values: [ident()] });
-      } else if (s.startsWith('!=', i)) {
-        i += 2;
-        reqs.push({ key, op: 'notin', values: [ident()] });
-      } else {
-        const word = ident();
-        if (word !== 'in' && word !== 'notin') fail(`unexpected "${word}"`);
-        ws();
-        if (s[i] !== '(') fail('expected "("');
-        i++;
-        const values: string[] = [];
-        while (true) {
-          const v = ident();
-          values.push(v);
-          ws();
-          if (s[i] === ',') {
-            i++;
-            continue;
-          }
-          if (s[i] === ')') {
-            i++;
-            break;
-          }
-          fail('expected "," or ")"');
-        }
-        reqs.push({ key, op: word as 'in' | 'notin', values: values.filter((v) => v !== '' || values.length === 1) });
-      }
-    }
-    ws();
-    if (i < n) {
-      if (s[i] !== ',') fail(`unexpected "${s[i]}"`);
-      i++;
-    }
+  try {
+    return parseLabelTerms(s);
+  } catch (e) {
+    throw statusError(400, 'BadRequest', (e as Error).message);
   }
-  return reqs;
 }
 
 export function matchLabels(sel: LabelSelector, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const r of sel) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    switch (r.op) {
-      case 'exists':
-        if (!has) return false;
-        break;
-      case 'notexists':
-        if (has) return false;
-        break;
-      case 'in':
-        if (!has || !r.values.includes(l[r.key])) return false;
-        break;
-      case 'notin':
-        if (has && r.values.includes(l[r.key])) return false;
-        break;
-    }
-  }
-  return true;
+  return matches(sel, labels);
 }
 
 /** A LabelSelector object (matchLabels + matchExpressions) as its string form, e.g. for Scale.status.selector. */

@@ -217,6 +217,9 @@ test('label selector strings parse and match', () => {
   assert.ok(!matches(reqs, { app: 'web', env: 'prod', track: 'x', legacy: '1' }));
   assert.ok(!matches(reqs, { app: 'web', env: 'prod', track: 'x', tier: 'db' }));
   assert.throws(() => parseLabelSelector('app=web,,'));
+  assert.throws(() => parseLabelSelector('app=web,'));
+  assert.deepEqual(parseLabelSelector('a in ()'), [{ key: 'a', operator: 'In', values: [''] }]);
+  assert.ok(matches(parseLabelSelector('n>2,m<5'), { n: '3', m: '4' }));
   assert.equal(formatLabelSelector({ matchLabels: { b: '1', a: '2' }, matchExpressions: [{ key: 'c', operator: 'In', values: ['y', 'x'] }] }), 'a=2,b=1,c in (x,y)');
 });
 

@@ -64,7 +64,7 @@ export function parseLabelSelector(input: string): Requirement[] {
           .split(',')
           .map((v) => v.trim());
         i = close + 1;
-        reqs.push({ key, operator: op, values: values.length === 1 && values[0] === '' ? [] : values });
+        reqs.push({ key, operator: op, values }); // `in ()` is the set {""}, as upstream's parseValues
       } else if (rest === '' || rest.startsWith(',')) {
         reqs.push({ key, operator: 'Exists', values: [] });
       } else {
