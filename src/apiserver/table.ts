@@ -3,6 +3,7 @@
  * AGE, then the kind's -o wide columns (priority 1), as upstream's printers lay them out. Pure.
  */
 import type { KubeObject, ResourceInfo, TableColumnDefinition } from './resource';
+import { humanDuration, since } from './resources/util';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -109,43 +110,9 @@ export function toTable(
   };
 }
 
-export function translateTimestampSince(ts: string | undefined, now = Date.now()): string {
-  if (!ts) return '<unknown>';
-  const t = Date.parse(ts);
-  if (Number.isNaN(t)) return '<unknown>';
-  return humanDuration(now - t);
-}
-
-/** Upstream's duration.HumanDuration (k8s.io/apimachinery/pkg/util/duration). */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.trunc(hours / 24) % 365;
-    const y = Math.trunc(hours / 24 / 365);
-    return dy === 0 ? `${y}y` : `${y}y${dy}d`;
-  }
-  return `${Math.trunc(hours / 24 / 365)}y`;
-}
+/** kubectl's translateTimestampSince; the kinds' printers use the same helper (resources/util.ts). */
+export const translateTimestampSince = since;
+export { humanDuration };
 
 /**
  * Parses an Accept header and reports whether a Table was asked (`as=Table;v=v1;g=meta.k8s.io`) ahead of

@@ -226,4 +226,7 @@ test('label selector strings parse and match', () => {
 test('human durations as kubectl prints ages', () => {
   const cases: [number, string][] = [[5, '5s'], [119, '119s'], [125, '2m5s'], [600, '10m'], [3 * 3600 + 60, '3h1m'], [9 * 3600, '9h'], [50 * 3600, '2d2h'], [10 * 86400, '10d'], [800 * 86400, '2y70d']];
   for (const [s, want] of cases) assert.equal(humanDuration(s * 1000), want, String(s));
+  // a clock up to 2 s ahead reads "0s" (Go truncates toward zero), further ahead "<invalid>"
+  assert.equal(humanDuration(-1500), '0s');
+  assert.equal(humanDuration(-2500), '<invalid>');
 });

@@ -30,34 +30,40 @@ export function setDefault(obj: Any, key: string, value: unknown): void {
   if (obj && typeof obj === 'object' && (obj[key] === undefined || obj[key] === null)) obj[key] = value;
 }
 
-/** Go's duration.HumanDuration as kubectl prints ages ("5s", "3m2s", "4h", "2d3h", "3y45d"). */
+/**
+ * Upstream's duration.HumanDuration (k8s.io/apimachinery/pkg/util/duration) as kubectl prints ages ("5s",
+ * "3m2s", "4h", "2d3h", "3y45d"). Whole seconds truncate toward zero as Go's int(d.Seconds()) does, so a
+ * clock up to 2 s ahead still reads "0s".
+ */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return '<invalid>';
   if (seconds < 0) return '0s';
   if (seconds < 60 * 2) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
+  const minutes = Math.trunc(seconds / 60);
   if (minutes < 10) {
     const s = seconds % 60;
     return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
   }
   if (minutes < 60 * 3) return `${minutes}m`;
-  const hours = Math.floor(seconds / 3600);
+  const hours = Math.trunc(minutes / 60);
   if (hours < 8) {
     const m = minutes % 60;
     return m === 0 ? `${hours}h` : `${hours}h${m}m`;
   }
   if (hours < 48) return `${hours}h`;
+  const days = Math.trunc(hours / 24);
   if (hours < 24 * 8) {
     const h = hours % 24;
-    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
+    return h === 0 ? `${days}d` : `${days}d${h}h`;
   }
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  const years = Math.trunc(days / 365);
   if (hours < 24 * 365 * 8) {
-    const dy = Math.floor(hours / 24) % 365;
-    return dy === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${dy}d`;
+    const dy = days % 365;
+    return dy === 0 ? `${years}y` : `${years}y${dy}d`;
   }
-  return `${Math.floor(hours / 24 / 365)}y`;
+  return `${years}y`;
 }
 
 /** kubectl's translateTimestampSince: "<unknown>" for a missing time. */
