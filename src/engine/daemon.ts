@@ -19,6 +19,7 @@ import { ImageService, type ImageUser } from './images/service';
 import { LayerStore } from './snapshot/layers';
 import { OverlaySnapshotter } from './snapshot/overlay';
 import { registerImageRoutes } from './api/routes/images';
+import { RegistryClient, type RegistryClientOptions } from './registry/service';
 import { ContainerManager } from './containers/manager';
 import { ExecManager } from './containers/exec';
 import { VolumeService } from './volumes/service';
@@ -35,6 +36,8 @@ export interface EngineOptions {
   conmonPath: string;
   /** Where runtime state lives (runc --root, conmon sockets, netns): tmpfs in production. */
   runDir: string;
+  /** Registry client options (default: from SKIFF_ALLOWED_REGISTRIES / SKIFF_INSECURE_REGISTRIES). */
+  registry?: RegistryClientOptions;
 }
 
 export const DEFAULTS = {
@@ -79,7 +82,10 @@ export class EngineDaemon {
     });
     const snapshotter = new OverlaySnapshotter({ root: snapshotRoot, layersOf: (id) => images.layersOf(id) });
     await images.collectGarbage(); // what a crash left half-made (unreferenced blobs, layers)
-    registerImageRoutes(this.router, { images });
+    // Registry client (src/engine/registry): loopback registries always, others per SKIFF_ALLOWED_REGISTRIES.
+    const registry = new RegistryClient(images, { ...RegistryClient.optionsFromEnv(), ...this.opts.registry });
+    images.setPuller((ref) => registry.pull(ref));
+    registerImageRoutes(this.router, { images, registry });
     countsSource = ((prev) => () => ({ ...prev(), images: images.count() }))(countsSource);
     // --- end images ---
 

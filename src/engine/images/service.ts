@@ -92,6 +92,24 @@ export class ImageService implements ImageLookup {
     this.opts.usersOf = fn;
   }
 
+  /** The registry client's pull (wired by the daemon), for callers below the API edge (the node agent). */
+  private puller?: (ref: string) => Promise<unknown>;
+
+  setPuller(fn: (ref: string) => Promise<unknown>): void {
+    this.puller = fn;
+  }
+
+  /** Whether a registry client is wired in. */
+  canPull(): boolean {
+    return !!this.puller;
+  }
+
+  /** Pulls `ref` through the registry client; throws its errors (NotFound when none is wired). */
+  async pull(ref: string): Promise<void> {
+    if (!this.puller) throw notFound(`pull access denied for ${displayRef(ref)}: this engine has no registry client`);
+    await this.puller(ref);
+  }
+
   private usersOf(id: string): ImageUser[] {
     return this.opts.usersOf?.(id) ?? [];
   }

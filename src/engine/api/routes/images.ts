@@ -4,6 +4,8 @@
  * Translation only; the image service does the work.
  */
 import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { decodeRegistryAuth, type Credentials } from '../../registry/auth';
 import type { Router } from '../router';
 import { boolParam, parseFilters, sendJson, JsonMessageStream } from '../http';
 import { invalid, notFound, unavailable, SkiffError } from '../../../common/errors';
@@ -19,13 +21,47 @@ import type { HistoryEntry } from '../../images/oci';
 export interface ImageRouteDeps {
   images: ImageService;
   /**
-   * The seam for a registry client: pulls `ref` (fetch blobs into images.content with ingest/commit, then
-   * images.commit(config, layers, [tag], { manifest, repoDigests: [name@digest] })), writing progress
-   * messages in Docker's JSON-message shape, or throws. Absent: every pull is denied, Docker-style.
+   * The registry client (src/engine/registry): pulls into and pushes from `images`, writing progress messages
+   * in Docker's JSON-message shape. Absent: every pull of a missing image is denied, Docker-style.
    */
-  pull?: (ref: string, progress: (msg: Record<string, unknown>) => void) => Promise<void>;
+  registry?: RegistryApi;
 }
 
+
+/** What the routes need of the registry client (structural, so tests may stand in). */
+export interface RegistryApi {
+  pull(ref: string, o: RegistryCallOptions): Promise<unknown>;
+  push(ref: string, o: RegistryCallOptions): Promise<unknown>;
+}
+
+export interface RegistryCallOptions {
+  credentials?: Credentials;
+  progress: (msg: Record<string, unknown>) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * A JSON message stream opened on the first message: a failure before any output is a plain HTTP error
+ * (moby answers the same way while nothing was flushed), so the docker CLI prints "Error response from
+ * daemon: ..." and exits non-zero.
+ */
+async function streamed(res: ServerResponse, run: (write: (m: Record<string, unknown>) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  let stream: JsonMessageStream | undefined;
+  const ac = new AbortController();
+  let finished = false;
+  res.on('close', () => {
+    if (!finished) ac.abort();
+  });
+  try {
+    await run((m) => (stream ??= new JsonMessageStream(res)).write(m), ac.signal);
+  } catch (err) {
+    finished = true;
+    if (!stream) throw err;
+    stream.error(err);
+  }
+  finished = true;
+  (stream ?? new JsonMessageStream(res)).end();
+}
 
 export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void {
   const { images } = deps;
@@ -113,7 +149,7 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       let ref = fromImage;
       if (tag) ref = tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
       const parsed = withDefaultTag(parseReference(ref));
-      if (!deps.pull) {
+      if (!deps.registry) {
         // No registry client: an image already here is "up to date" (scripts that pull before they run keep
         // working offline); anything else is denied the way Docker words it.
         let local: ReturnType<ImageService['lookup']> | undefined;
@@ -134,13 +170,9 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
           `pull access denied for ${familiarString({ ...parsed, tag: undefined, digest: undefined })}, repository does not exist or may require 'docker login'`,
         );
       }
-      const stream = new JsonMessageStream(res);
-      try {
-        await deps.pull(ref, (m) => stream.write(m));
-      } catch (err) {
-        stream.error(err);
-      }
-      stream.end();
+      const registry = deps.registry;
+      const credentials = decodeRegistryAuth(header(req.headers['x-registry-auth']));
+      await streamed(res, (write, signal) => registry.pull(ref, { credentials, progress: write, signal }).then(() => undefined));
       return;
     }
     throw invalid('fromImage or fromSrc is required');
@@ -168,15 +200,20 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
     res.end();
   });
 
-  router.post('/images/{name:.*}/push', async ({ params, query }) => {
+  router.post('/images/{name:.*}/push', async ({ req, res, params, query }) => {
     const tag = query.get('tag');
     const ref = tag ? `${params.name}:${tag}` : params.name;
-    try {
-      images.lookup(ref);
-    } catch {
-      throw notFound(`An image does not exist locally with the tag: ${params.name}`);
+    if (!deps.registry) {
+      try {
+        images.lookup(ref);
+      } catch {
+        throw notFound(`An image does not exist locally with the tag: ${params.name}`);
+      }
+      throw unavailable(`cannot push ${ref}: this engine has no registry client`);
     }
-    throw unavailable(`cannot push ${ref}: this engine has no registry client yet`);
+    const registry = deps.registry;
+    const credentials = decodeRegistryAuth(header(req.headers['x-registry-auth']));
+    await streamed(res, (write, signal) => registry.push(ref, { credentials, progress: write, signal }).then(() => undefined));
   });
 
   router.delete('/images/{name:.*}', async ({ res, params, query }) => {
@@ -200,6 +237,10 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
     }
     res.end();
   }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function summary(rec: ImageRecord, containers: number): Record<string, unknown> {

@@ -1,0 +1,98 @@
+/**
+ * The engine's registry client: pull and push over the distribution API, for the Docker API edge
+ * (`docker pull/push`, `docker run` of a missing image) and the node agent's pull policy.
+ *
+ * Which registries it contacts: loopback ones always (plain HTTP, as Docker treats 127.0.0.0/8 as insecure);
+ * others only when listed in `allowed` ("*" for any) — this engine runs on machines without a way out, and an
+ * unlisted registry is never looked up or dialled. A pull from an unlisted registry behaves as before there
+ * was a client: an image already here is "up to date", anything else is "pull access denied".
+ */
+import { notFound, SkiffError } from '../../common/errors';
+import { familiarName, familiarString, parseReference, withDefaultTag, type Reference } from '../images/reference';
+import type { ImageService } from '../images/service';
+import { readDockerConfig, type Credentials } from './auth';
+import { pull, type Progress, type PullResult } from './pull';
+import { push, type PushedTag } from './push';
+import { isLoopbackHost, RegistryTransport } from './transport';
+
+export interface RegistryClientOptions {
+  /** Non-loopback registry hosts that may be contacted ("*": any). */
+  allowed?: string[];
+  /** Hosts spoken to over plain HTTP (Docker's insecure-registries). */
+  insecure?: string[];
+  /** A docker config.json to take credentials from when a request brings none (default ~/.docker/config.json). */
+  dockerConfig?: string;
+}
+
+export interface CallOptions {
+  credentials?: Credentials;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+export class RegistryClient {
+  constructor(
+    private readonly images: ImageService,
+    private readonly opts: RegistryClientOptions = {},
+  ) {}
+
+  /** Options from the environment: SKIFF_ALLOWED_REGISTRIES and SKIFF_INSECURE_REGISTRIES, comma-separated. */
+  static optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryClientOptions {
+    const list = (v?: string) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return { allowed: list(env.SKIFF_ALLOWED_REGISTRIES), insecure: list(env.SKIFF_INSECURE_REGISTRIES) };
+  }
+
+  allows(domain: string): boolean {
+    const a = this.opts.allowed ?? [];
+    return isLoopbackHost(domain) || a.includes('*') || a.includes(domain) || (this.opts.insecure ?? []).includes(domain);
+  }
+
+  private transport(domain: string, o: CallOptions): RegistryTransport {
+    return new RegistryTransport({
+      host: domain,
+      insecure: (this.opts.insecure ?? []).includes(domain),
+      credentials: o.credentials ?? readDockerConfig(domain, this.opts.dockerConfig),
+      signal: o.signal,
+    });
+  }
+
+  /** Pulls `ref` (name[:tag][@digest]; :latest by default). */
+  async pull(refString: string, o: CallOptions = {}): Promise<PullResult> {
+    const ref = withDefaultTag(parseReference(refString));
+    const progress = o.progress ?? (() => {});
+    if (!this.allows(ref.domain)) return this.offlinePull(ref, progress);
+    return pull(this.images, this.transport(ref.domain, o), ref, progress);
+  }
+
+  /** Pushes `name[:tag]` (every tag of the repository when none is given). */
+  async push(refString: string, o: CallOptions = {}): Promise<PushedTag[]> {
+    const ref = parseReference(refString);
+    if (ref.digest) throw new SkiffError('InvalidArgument', `cannot push a digest reference: ${refString}`);
+    const progress = o.progress ?? (() => {});
+    if (!this.allows(ref.domain)) {
+      throw new SkiffError(
+        'Forbidden',
+        `pushing to ${ref.domain} is not enabled on this engine (it contacts loopback registries and those in SKIFF_ALLOWED_REGISTRIES): ${familiarName(ref)}`,
+      );
+    }
+    return push(this.images, this.transport(ref.domain, o), ref, progress);
+  }
+
+  private offlinePull(ref: Reference, progress: Progress): PullResult {
+    let local;
+    try {
+      local = this.images.lookup(familiarString(ref));
+    } catch {
+      local = undefined;
+    }
+    if (!local) {
+      throw notFound(
+        `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login'`,
+      );
+    }
+    progress({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest });
+    progress({ status: `Digest: ${local.manifestDigest}` });
+    progress({ status: `Status: Image is up to date for ${familiarString(ref)}` });
+    return { id: local.id, digest: local.manifestDigest, upToDate: true };
+  }
+}

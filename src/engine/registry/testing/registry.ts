@@ -1,0 +1,95 @@
+/**
+ * TEST ONLY: the real registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1:<free port> over a
+ * temp root directory, optionally with htpasswd basic auth. stop() ends it and removes the directory.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REGISTRY_BIN = '/usr/bin/docker-registry';
+
+export interface TestRegistry {
+  /** "127.0.0.1:PORT" */
+  host: string;
+  port: number;
+  dir: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Installs the Debian package when absent (idempotent). */
+export function ensureRegistryInstalled(): void {
+  if (fs.existsSync(REGISTRY_BIN)) return;
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'docker-registry'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0 || !fs.existsSync(REGISTRY_BIN)) throw new Error('could not install docker-registry');
+}
+
+async function up(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+    await res.arrayBuffer();
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+export async function startRegistry(opts: { htpasswd?: { user: string; password: string } } = {}): Promise<TestRegistry> {
+  ensureRegistryInstalled();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-registry-'));
+  const port = await freePort();
+  let auth = '';
+  if (opts.htpasswd) {
+    // The registry accepts bcrypt entries only: htpasswd(1) from apache2-utils makes them (callers skip without it).
+    const r = spawnSync('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error('htpasswd (apache2-utils) is not installed');
+    fs.writeFileSync(path.join(dir, 'htpasswd'), r.stdout);
+    auth = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${path.join(dir, 'htpasswd')}\n`;
+  }
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+  );
+  let log = '';
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let alive = true;
+  void exited.then(() => (alive = false));
+  const stop = async () => {
+    if (alive) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (!(await up(port))) {
+    if (!alive || Date.now() > deadline) {
+      await stop();
+      throw new Error(`docker-registry did not start:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { host: `127.0.0.1:${port}`, port, dir, log: () => log, stop };
+}

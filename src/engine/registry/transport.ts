@@ -1,0 +1,167 @@
+/**
+ * HTTP to one registry host (distribution API v2) with Docker's auth flow: a request answered 401 with a
+ * `Bearer realm=...,service=...` challenge gets a token from the realm (anonymous, or with basic
+ * credentials) for the scope it needs and is retried; a `Basic` challenge is answered with the credentials.
+ * Tokens are cached per scope for the life of the transport (one pull or push).
+ *
+ * Scheme: plain HTTP for loopback registries (localhost, 127.0.0.0/8, ::1) and those listed as insecure,
+ * as Docker treats 127.0.0.0/8 as insecure; HTTPS otherwise.
+ */
+import { Readable } from 'node:stream';
+import { basicHeader, parseChallenges, type Challenge, type Credentials } from './auth';
+import { RegistryHttpError, parseErrorBody, transportErrorText } from './errors';
+import { SkiffError } from '../../common/errors';
+
+export interface TransportOptions {
+  /** Registry host as in the reference ("127.0.0.1:5000", "docker.io"). */
+  host: string;
+  insecure?: boolean;
+  credentials?: Credentials;
+  /** Abort everything (client gone). */
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | Readable;
+  /** Scope for a bearer token, e.g. "repository:library/x:pull". */
+  scope: string;
+  /** Statuses that are answers rather than errors (e.g. 404 on a HEAD existence check). */
+  ok?: number[];
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1';
+}
+
+/** The API endpoint of a registry host: docker.io is served by registry-1.docker.io. */
+export function endpointOf(host: string, insecure: boolean): string {
+  const h = host === 'docker.io' ? 'registry-1.docker.io' : host;
+  return `${insecure || isLoopbackHost(host) ? 'http' : 'https'}://${h}`;
+}
+
+export class RegistryTransport {
+  readonly base: string;
+  private readonly tokens = new Map<string, string>();
+  /** The last challenge seen (the registry's auth kind), reused for later scopes without a round-trip. */
+  private challenge?: Challenge;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.base = endpointOf(opts.host, !!opts.insecure);
+  }
+
+  url(p: string): string {
+    return p.startsWith('http://') || p.startsWith('https://') ? p : this.base + p;
+  }
+
+  /**
+   * GET /v2/ as Docker does first: proves the registry answers (its failure is the error docker prints) and
+   * learns how it wants to be authenticated.
+   */
+  async ping(): Promise<void> {
+    const url = this.url('/v2/');
+    const res = await this.send(url, 'GET', { scope: '' }, undefined);
+    await drain(res);
+    if (res.status === 401) {
+      const cs = parseChallenges(res.headers.get('www-authenticate'));
+      this.challenge = cs.find((x) => x.scheme === 'bearer') ?? cs.find((x) => x.scheme === 'basic');
+    } else if (res.status >= 400 && res.status !== 404) {
+      throw new RegistryHttpError(res.status, [], `GET ${url}`);
+    }
+  }
+
+  /** Sends a request with auth; returns the response for statuses 2xx/3xx or in `ok`, else throws. */
+  async request(p: string, o: RequestOptions): Promise<Response> {
+    const url = this.url(p);
+    const method = o.method ?? 'GET';
+    if (this.challenge && !this.authFor(o.scope)) await this.authorize(this.challenge, o.scope);
+    let res = await this.send(url, method, o, this.authFor(o.scope));
+    if (res.status === 401 && !(o.body instanceof Readable)) {
+      // A challenge the ping did not show (or a token that no longer covers this scope): once more.
+      const cs = parseChallenges(res.headers.get('www-authenticate'));
+      const c = cs.find((x) => x.scheme === 'bearer') ?? cs.find((x) => x.scheme === 'basic');
+      if (c) {
+        await drain(res);
+        this.challenge = c;
+        this.tokens.delete(o.scope);
+        await this.authorize(c, o.scope);
+        res = await this.send(url, method, o, this.authFor(o.scope));
+      }
+    }
+    if ((res.status >= 200 && res.status < 400) || o.ok?.includes(res.status)) return res;
+    const text = method === 'HEAD' ? '' : await res.text().catch(() => '');
+    throw new RegistryHttpError(res.status, parseErrorBody(text), `${method} ${url}`);
+  }
+
+  private authFor(scope: string): string | undefined {
+    if (!this.challenge) return undefined;
+    if (this.challenge.scheme === 'basic') return this.opts.credentials ? basicHeader(this.opts.credentials) : undefined;
+    const t = this.tokens.get(scope);
+    return t ? `Bearer ${t}` : undefined;
+  }
+
+  private async authorize(c: Challenge, scope: string): Promise<void> {
+    if (c.scheme === 'basic') {
+      if (!this.opts.credentials?.username) throw new RegistryHttpError(401, [{ code: 'UNAUTHORIZED', message: 'authentication required' }], 'registry');
+      return;
+    }
+    if (this.opts.credentials?.registryToken) {
+      this.tokens.set(scope, this.opts.credentials.registryToken);
+      return;
+    }
+    const realm = c.params.realm;
+    if (!realm) throw new SkiffError('Unauthorized', `the registry's bearer challenge names no realm`);
+    const u = new URL(realm);
+    if (c.params.service) u.searchParams.set('service', c.params.service);
+    u.searchParams.set('scope', scope);
+    const headers: Record<string, string> = {};
+    const basic = this.opts.credentials ? basicHeader(this.opts.credentials) : undefined;
+    if (basic) headers.Authorization = basic;
+    let res: Response;
+    try {
+      res = await fetch(u, { headers, signal: this.opts.signal });
+    } catch (err) {
+      throw new SkiffError('Unavailable', transportErrorText('GET', u.toString(), err));
+    }
+    const text = await res.text();
+    if (res.status !== 200) {
+      const entries = parseErrorBody(text);
+      throw new RegistryHttpError(res.status, entries.length ? entries : [{ code: 'UNAUTHORIZED', message: 'authentication required' }], `GET ${u}`);
+    }
+    let tok: string | undefined;
+    try {
+      const j = JSON.parse(text) as { token?: string; access_token?: string };
+      tok = j.token || j.access_token;
+    } catch {
+      tok = undefined;
+    }
+    if (!tok) throw new SkiffError('Unauthorized', `the token server at ${realm} returned no token`);
+    this.tokens.set(scope, tok);
+  }
+
+  private async send(url: string, method: string, o: RequestOptions, auth: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { 'User-Agent': 'skiff', ...o.headers };
+    if (auth) headers.Authorization = auth;
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: this.opts.signal, redirect: 'follow' };
+    if (o.body) {
+      init.body = Buffer.isBuffer(o.body) ? o.body : (Readable.toWeb(o.body) as unknown as ReadableStream);
+      if (!Buffer.isBuffer(o.body)) init.duplex = 'half';
+    }
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (this.opts.signal?.aborted) throw new SkiffError('Unavailable', 'the request was cancelled');
+      throw new SkiffError('Unavailable', transportErrorText(method, url, err));
+    }
+  }
+}
+
+export async function drain(res: Response): Promise<void> {
+  try {
+    await res.arrayBuffer();
+  } catch {
+    /* nothing to read */
+  }
+}
