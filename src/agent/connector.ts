@@ -3,7 +3,7 @@
  * sinceSeconds) read from the engine's container logs, and `kubectl exec` over WebSocket
  * (v5.channel.k8s.io / v4: first byte of each binary message is the channel — 0 stdin, 1 stdout,
  * 2 stderr, 3 status, 4 resize, 255 close) through the engine's exec sessions.
- * Port-forward is not offered (SPDY-over-WebSocket framing): the request gets a clear 400.
+ * Port-forward: ./portforward (SPDY/3.1, plain or tunnelled in WebSocket) to the pod's IP.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -19,6 +19,7 @@ import { toRuntime } from './runtime';
 import type { RuntimeContainer } from './sync';
 import type { MetricsSampler } from './metrics';
 import { matchLabels, parseLabelSelector } from '../apiserver/selectors';
+import { acceptPortForward, type PortForwardTarget } from './portforward';
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
@@ -138,6 +139,7 @@ export class AgentConnector implements NodeConnector {
   podStream(kind: PodStreamKind, podObj: KubeObject, q: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const pod = podObj as PodLike;
     try {
+      if (kind === 'portforward') return acceptPortForward(portForwardTarget(pod), req, socket, head);
       if (kind !== 'exec') throw statusError(400, 'BadRequest', `${kind} is not supported by this node (skiff): use kubectl exec or logs`);
       const name = this.containerName(pod, q);
       const cur = this.attempts(pod, name)[0];
@@ -251,9 +253,16 @@ export class AgentConnector implements NodeConnector {
   }
 }
 
+function portForwardTarget(pod: PodLike & { status?: { podIP?: string } }): PortForwardTarget {
+  const podIP = pod.status?.podIP;
+  const name = pod.metadata?.name ?? '';
+  if (!podIP) throw statusError(400, 'BadRequest', `unable to upgrade connection: pod ${name} has no IP address yet`);
+  return { name, namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '', podIP };
+}
+
 function writeRaw(socket: Duplex, s: KubeStatus): void {
   const text = JSON.stringify(s);
-  const reason = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error' }[s.code] ?? 'Error';
+  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[s.code] ?? 'Error';
   try {
     socket.end(`HTTP/1.1 ${s.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   } catch {
