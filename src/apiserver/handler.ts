@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { KubeObject, ResourceInfo } from './resource';
 import { groupVersion } from './resource';
+import { watchLine } from './watch-line';
 import { parseRequestInfo, type RequestInfo } from './request-info';
 import { Registry, type DeleteOptions, type ListOptions } from './registry';
 import {
@@ -373,20 +374,18 @@ export class ApiHandler {
         const body = await this.objectBody(req, undefined);
         const target = (body as { target?: { name?: string } }).target;
         if (!target?.name) throw badRequest('binding target name is required');
-        await this.reg.guaranteedUpdate(r, ns, info.name, (pod) => {
-          const spec = (pod.spec ?? {}) as Record<string, unknown>;
-          if (pod.metadata?.deletionTimestamp) throw statusError(409, 'Conflict', `pod ${info.name} is being deleted, cannot be assigned to a host`);
-          if (spec.nodeName) throw statusError(409, 'Conflict', `pod ${info.name} is already assigned to node "${spec.nodeName}"`);
-          spec.nodeName = target.name;
-          pod.spec = spec;
-          return pod;
-        });
-        // Record the PodScheduled condition through status, as upstream's binding does.
+        // One write and one watch event: nodeName and the PodScheduled condition together, as upstream's
+        // binding (assignPod) stores them.
         await this.reg.guaranteedUpdate(
           r,
           ns,
           info.name,
           (pod) => {
+            const spec = (pod.spec ?? {}) as Record<string, unknown>;
+            if (pod.metadata?.deletionTimestamp) throw statusError(409, 'Conflict', `pod ${info.name} is being deleted, cannot be assigned to a host`);
+            if (spec.nodeName) throw statusError(409, 'Conflict', `pod ${info.name} is already assigned to node "${spec.nodeName}"`);
+            spec.nodeName = target.name;
+            pod.spec = spec;
             const st = (pod.status ?? {}) as { conditions?: Record<string, unknown>[] };
             const conds = (st.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
             conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
@@ -394,7 +393,7 @@ export class ApiHandler {
             pod.status = st;
             return pod;
           },
-          { subresource: 'status' },
+          { subresource: 'binding' },
         );
         return this.send(res, 201, success());
       }
@@ -523,7 +522,7 @@ export class ApiHandler {
           object = toTable(r, [ev.object as KubeObject], { resourceVersion: (ev.object as KubeObject).metadata?.resourceVersion }, include, first);
           first = false;
         }
-        const ok = res.write(JSON.stringify({ type: ev.type, object }) + '\n');
+        const ok = res.write(object === ev.object ? watchLine(ev.type, object) : JSON.stringify({ type: ev.type, object }) + '\n');
         if (!ok) await new Promise<void>((resolve) => {
           const done = () => (res.off('drain', done), ac.signal.removeEventListener('abort', done), resolve());
           res.once('drain', done);

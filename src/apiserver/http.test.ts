@@ -175,12 +175,17 @@ describe('API wire details', () => {
 
     const P = '/api/v1/namespaces/default/pods';
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
-    assert.equal((await srv.request('POST', P, pod)).status, 201);
+    const created = await srv.request('POST', P, pod);
+    assert.equal(created.status, 201);
     const bind = await srv.request('POST', `${P}/p/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p' }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } });
     assert.equal(bind.status, 201, bind.text);
     const bound = (await srv.request('GET', `${P}/p`)).json();
     assert.equal(bound.spec.nodeName, 'node-1');
     assert.equal(bound.status.conditions.find((c: any) => c.type === 'PodScheduled').status, 'True');
+    // One write (one watch event for every watcher), as upstream's assignPod: nodeName and PodScheduled together.
+    const since = (await srv.request('GET', `${P}?watch=true&resourceVersion=${created.json().metadata.resourceVersion}&timeoutSeconds=1`)).text;
+    const evs = since.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.object.metadata.name === 'p');
+    assert.deepEqual(evs.map((e) => [e.type, e.object.spec.nodeName, e.object.status?.conditions?.[0]?.type]), [['MODIFIED', 'node-1', 'PodScheduled']]);
     assert.equal((await srv.request('POST', `${P}/p/binding`, { target: { name: 'node-2' } })).status, 409);
     const log = await srv.request('GET', `${P}/p/log`);
     assert.equal(log.status, 503);

@@ -9,6 +9,7 @@ import { decodeContinue, encodeContinue } from './registry';
 import { jsonDepthExceeds, objectDepthExceeds } from './objects';
 import { decodeMessage, decodeProtobufObject } from './protobuf';
 import { StatusError } from './status';
+import { watchLine } from './watch-line';
 import { parseServerFlags } from '../cmd/server';
 
 describe('selectors', () => {
@@ -129,5 +130,16 @@ describe('server flags', () => {
     });
     assert.throws(() => parseServerFlags(['--bogus']));
     assert.throws(() => parseServerFlags(['--listen-port', '99999']));
+  });
+});
+
+describe('watchLine (one serialisation per shared watch object)', () => {
+  it('returns the same line for the same object and type, a distinct one per type', () => {
+    const obj = { kind: 'Pod', metadata: { name: 'p' } };
+    const a = watchLine('MODIFIED', obj);
+    assert.equal(a, '{"type":"MODIFIED","object":{"kind":"Pod","metadata":{"name":"p"}}}\n');
+    assert.equal(watchLine('MODIFIED', obj), a);
+    assert.equal(watchLine('ADDED', obj), '{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"p"}}}\n');
+    assert.equal(watchLine('BOOKMARK', null), '{"type":"BOOKMARK","object":null}\n');
   });
 });

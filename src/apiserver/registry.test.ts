@@ -168,6 +168,30 @@ describe('registry over SQLite', () => {
     assert.equal((gone[0].object as { code: number }).code, 410);
   });
 
+  it('live watchers of one prefix share one decoded object per event (parsed once), with the right types', async () => {
+    await reg.create(NS, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fanout' } });
+    const start = (await reg.list(CM, 'fanout')).resourceVersion;
+    const ac = new AbortController();
+    const seen: WatchEventOut[][] = [[], [], []];
+    const opts = [{}, {}, { labelSelector: 'sel=yes' }];
+    const done = opts.map((o, i) =>
+      (async () => {
+        for await (const ev of reg.watch(CM, 'fanout', { resourceVersion: start, signal: ac.signal, ...o })) seen[i].push(ev);
+      })(),
+    );
+    // Let the three join the live fan-out before writing (history replays are per watcher).
+    await new Promise((r) => setTimeout(r, 100));
+    await reg.create(CM, 'fanout', cm('a', { sel: 'no' }));
+    await reg.update(CM, 'fanout', 'a', cm('a', { sel: 'yes' }));
+    await pollUntil(async () => seen[0].length >= 2 && seen[1].length >= 2 && seen[2].length >= 1, 'watch events');
+    ac.abort();
+    await Promise.all(done);
+    assert.deepEqual(seen.map((evs) => evs.map((e) => e.type)), [['ADDED', 'MODIFIED'], ['ADDED', 'MODIFIED'], ['ADDED']]);
+    assert.equal(seen[0][1].object, seen[1][1].object, 'one object for both unfiltered watchers');
+    assert.equal(seen[2][0].object, seen[0][1].object, 'the filtered one (entering the selection: ADDED) shares it too');
+    assert.equal((seen[0][1].object as KubeObject).metadata!.labels!.sel, 'yes');
+  });
+
   it('finalizers: delete marks, removing the last finalizer deletes', async () => {
     await reg.create(CM, 'default', cm('fin', undefined, { metadata: { name: 'fin', finalizers: ['example.com/x'] } }));
     const r = await reg.delete(CM, 'default', 'fin');

@@ -444,6 +444,10 @@ export class Registry {
       next = clone(old);
       if (desired.status !== undefined) next.status = desired.status;
       else delete next.status;
+    } else if (subresource === 'binding') {
+      // Spec and status in one write (upstream's assignPod sets nodeName and PodScheduled together): the
+      // mutate started from the current object, so its status is the stored one plus the condition.
+      next = clone(desired);
     } else {
       next = clone(desired);
       if (r.hasStatus) {
@@ -633,9 +637,24 @@ export class Registry {
     }
   }
 
+  /**
+   * Decoded objects of live store events, by the event's KeyValue. The store fans one event object out to
+   * every live watcher of its prefix, so N watches of pods parse each write once instead of N times (and the
+   * handler can serialise it once, see watchLine). Watch consumers must not mutate what they get.
+   */
+  private readonly decodedKvs = new WeakMap<KeyValue, { r: ResourceInfo; obj: KubeObject }>();
+
+  private decodeShared(r: ResourceInfo, kv: KeyValue): KubeObject {
+    const hit = this.decodedKvs.get(kv);
+    if (hit && hit.r === r) return hit.obj;
+    const obj = this.decode(r, kv);
+    this.decodedKvs.set(kv, { r, obj });
+    return obj;
+  }
+
   /** Store event → watch event, with selector transitions (leaving the selection is DELETED, entering is ADDED). */
   private translate(r: ResourceInfo, ev: WatchEvent, sel: Selectors | undefined): WatchEventOut | undefined {
-    const obj = this.decode(r, ev.kv);
+    const obj = this.decodeShared(r, ev.kv);
     if (ev.type === 'delete') {
       if (sel && !this.matches(r, sel, obj)) return undefined;
       return { type: 'DELETED', object: obj };
@@ -646,7 +665,7 @@ export class Registry {
     }
     if (!sel) return { type: 'MODIFIED', object: obj };
     const now = this.matches(r, sel, obj);
-    const before = ev.prevKv ? this.matches(r, sel, this.decode(r, ev.prevKv)) : now;
+    const before = ev.prevKv ? this.matches(r, sel, this.decodeShared(r, ev.prevKv)) : now;
     if (now && before) return { type: 'MODIFIED', object: obj };
     if (now) return { type: 'ADDED', object: obj };
     if (before) return { type: 'DELETED', object: obj };
