@@ -175,15 +175,20 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   let stopLoops: Array<() => void> = [];
   if (!o.flags.disableScheduler || !o.flags.disableControllers) {
     const loopLog = (m: string) => log(m);
-    if (!o.flags.disableScheduler) {
-      const { startScheduler } = await import('../scheduler/scheduler');
-      const s = startScheduler(client, { log: loopLog });
-      stopLoops.push(() => s.stop());
-    }
+    let shared: Pick<import('../scheduler/scheduler').SchedulerOptions, 'podInformer' | 'nodeInformer'> = {};
     if (!o.flags.disableControllers) {
-      const { startControllers } = await import('../controllers/manager');
+      const [{ startControllers }, { RESOURCES }] = await Promise.all([import('../controllers/manager'), import('../client/resources')]);
       const m = startControllers({ client, log: loopLog });
       stopLoops.push(() => m.stop());
+      // One pod watch and one node watch (and one cache of each) for both: every pod event is otherwise
+      // serialised, sent, parsed and cached twice in this process. The manager starts and stops them.
+      shared = { podInformer: m.context.informer(RESOURCES.pods), nodeInformer: m.context.informer(RESOURCES.nodes) };
+    }
+    if (!o.flags.disableScheduler) {
+      const { startScheduler } = await import('../scheduler/scheduler');
+      const s = startScheduler(client, { log: loopLog, ...shared });
+      // Stopped before the manager stops the shared informers (stopLoops runs in order).
+      stopLoops.unshift(() => s.stop());
     }
   }
   // --- service proxy (src/proxy): Services → nftables table, cluster DNS on the pods' network ---

@@ -13,6 +13,7 @@ import { KObject } from '../client/types';
 export class ControllerContext {
   private informers = new Map<string, Informer<KObject>>();
   private recorders = new Map<string, EventRecorder>();
+  private started = false;
 
   constructor(
     readonly client: KubeClient,
@@ -31,6 +32,8 @@ export class ControllerContext {
         onError: (e) => this.log(`informer ${res.plural}: ${e instanceof Error ? e.message : e}`),
       });
       this.informers.set(key, inf);
+      // Asked for after startInformers() (e.g. by a scheduler sharing the manager's cache): it runs too.
+      if (this.started) inf.start();
     }
     return inf as unknown as Informer<T>;
   }
@@ -45,10 +48,12 @@ export class ControllerContext {
   }
 
   startInformers(): void {
+    this.started = true;
     for (const inf of this.informers.values()) inf.start();
   }
 
   stopInformers(): void {
+    this.started = false;
     for (const inf of this.informers.values()) inf.stop();
   }
 
