@@ -176,8 +176,17 @@ async function skiffReplace(cl: NodeCluster, name: string, k: number): Promise<n
   return (await done) - t0;
 }
 
-async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promise<{ lat: number[]; total: number }> {
+/** CPU seconds (user + system, all threads) a process has used so far: /proc/PID/stat fields 14 and 15. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promise<{ lat: number[]; total: number; serverCpuMsPerPod: number }> {
   const c = cl.client;
+  const cpu0 = cpuSeconds(cl.pid());
   const sent = new Map<string, number>();
   const lat: number[] = [];
   const stop = await watchPods(c, 'bench=churn', (_pods, ev) => {
@@ -214,7 +223,10 @@ async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promi
   // Let the deletions finish.
   const dl = Date.now() + 120_000;
   while (Date.now() < dl && (await cl.docker(['ps', '-aq'])).stdout.trim() !== '') await sleep(500);
-  return { lat, total };
+  // The server's own CPU over the pods' whole lives (create → Ready → delete → gone), idle work included;
+  // conmon and runc are other processes. Less noisy than latency on a shared machine.
+  const serverCpuMsPerPod = ((cpuSeconds(cl.pid()) - cpu0) * 1000) / total;
+  return { lat, total, serverCpuMsPerPod };
 }
 
 // ---------------------------------------------------------------- Swarm side
@@ -395,7 +407,8 @@ async function main(): Promise<void> {
         ratio: b ? `p99 ${(pct(b.lat, 99) / pct(a.lat, 99)).toFixed(1)}× faster` : '—',
         rounds: '',
       });
-      process.stderr.write(`churn: skiff ${fmtLat(a)} swarm ${b ? fmtLat(b) : '-'} (load ${load()})\n`);
+      rows.push({ measure: 'skiff server CPU per churned pod (ms)', skiff: a.serverCpuMsPerPod.toFixed(1), swarm: '—', ratio: '—', rounds: '' });
+      process.stderr.write(`churn: skiff ${fmtLat(a)} swarm ${b ? fmtLat(b) : '-'} (load ${load()}); skiff server CPU ${a.serverCpuMsPerPod.toFixed(1)} ms/pod\n`);
     }
   } finally {
     await cl.stop();
