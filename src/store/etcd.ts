@@ -10,7 +10,8 @@
  * An optional key namespace keeps several stores (tests, or several clusters) apart in one etcd.
  */
 import { Etcd3, type ICallable, type IHashKVResponse, type IKeyValue, type IWatchResponse } from 'etcd3';
-import { SkiffError, gone, internal, invalid, notFound, alreadyExists, conflict, unavailable } from '../common/errors';
+import { SkiffError, gone, internal, invalid, notFound, unavailable } from '../common/errors';
+import { badLeaseTtl, keyExists, keyNotFound, leaseNotFound, revisionConflict, watchCompacted } from './errors';
 import { KEY_MAX, listRange, prefixEnd } from './keys';
 import type {
   CreateOptions,
@@ -196,10 +197,7 @@ export class EtcdStore implements Store {
       });
       if (!r.succeeded) {
         const cur = r.responses[0]?.response_range?.kvs[0];
-        throw alreadyExists(`Key ${key} already exists`, {
-          name: key,
-          currentRevision: cur ? Number(cur.mod_revision) : undefined,
-        });
+        throw keyExists(key, cur ? Number(cur.mod_revision) : undefined);
       }
       const rev = Number(r.header.revision);
       const kv: KeyValue = { key, value, createRevision: rev, modRevision: rev };
@@ -230,9 +228,7 @@ export class EtcdStore implements Store {
   }
 
   private casFailure(key: string, expected: number, cur: IKeyValue | undefined): SkiffError {
-    if (!cur) return notFound(`Key ${key} not found`, { name: key });
-    const at = Number(cur.mod_revision);
-    return conflict(`Key ${key} is at revision ${at}, not ${expected}`, { name: key, currentRevision: at });
+    return cur ? revisionConflict(key, Number(cur.mod_revision), expected) : keyNotFound(key);
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
@@ -268,7 +264,7 @@ export class EtcdStore implements Store {
   }
 
   async grantLease(ttlSeconds: number): Promise<number> {
-    if (!(ttlSeconds > 0)) throw invalid(`Lease TTL must be positive, got ${ttlSeconds}`);
+    if (!(ttlSeconds > 0)) throw badLeaseTtl(ttlSeconds);
     return this.call('Granting a lease', async () => {
       for (;;) {
         // Our own ID below 2^53: etcd's would not fit a JavaScript number.
@@ -301,7 +297,7 @@ export class EtcdStore implements Store {
           stream.write({ ID: lease });
         });
         // etcd answers TTL 0 for an unknown or expired lease.
-        if (ttl <= 0) throw notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
+        if (ttl <= 0) throw leaseNotFound(lease);
       } finally {
         stream.cancel();
       }
@@ -372,9 +368,7 @@ export class EtcdStore implements Store {
           this.knownCompact = Math.max(this.knownCompact, c);
           push({
             kind: 'error',
-            error: gone(`Watch from revision ${cursor} is no longer possible: compacted revision is ${c}`, {
-              compactRevision: c,
-            }),
+            error: watchCompacted(cursor, c),
           });
         } else push({ kind: 'error', error: new Error(`watch canceled: ${r.cancel_reason}`) });
         return;

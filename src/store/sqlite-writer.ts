@@ -10,7 +10,8 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { SkiffError, alreadyExists, conflict, internal, notFound, type ErrorCode, type ErrorDetails } from '../common/errors';
+import { SkiffError, internal, type ErrorCode, type ErrorDetails } from '../common/errors';
+import { keyExists, keyNotFound, leaseNotFound, revisionConflict } from './errors';
 
 export interface Row {
   id: number;
@@ -190,7 +191,7 @@ export class SqliteWriter {
       case 'create': {
         const cur = this.st.latest.get(op.key) as Row | undefined;
         if (cur && !cur.deleted) {
-          throw alreadyExists(`Key ${op.key} already exists`, { name: op.key, currentRevision: cur.id });
+          throw keyExists(op.key, cur.id);
         }
         const lease = this.checkLease(op.lease);
         return this.append(op.key, { prev_revision: cur?.id ?? 0, deleted: 0, lease, value: op.value });
@@ -221,10 +222,8 @@ export class SqliteWriter {
   /** The key's newest live row, checked against the expected revision (undefined/0: any). */
   private current(key: string, expected: number | undefined): Row {
     const cur = this.st.latest.get(key) as Row | undefined;
-    if (!cur || cur.deleted) throw notFound(`Key ${key} not found`, { name: key });
-    if (expected !== undefined && expected !== 0 && cur.id !== expected) {
-      throw conflict(`Key ${key} is at revision ${cur.id}, not ${expected}`, { name: key, currentRevision: cur.id });
-    }
+    if (!cur || cur.deleted) throw keyNotFound(key);
+    if (expected !== undefined && expected !== 0 && cur.id !== expected) throw revisionConflict(key, cur.id, expected);
     return cur;
   }
 
@@ -324,9 +323,6 @@ export class SqliteWriter {
   }
 }
 
-function leaseNotFound(lease: number): SkiffError {
-  return notFound(`Lease ${lease} not found`, { kind: 'lease', name: String(lease) });
-}
 
 // ---- worker protocol ----
 

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SkiffError, gone, invalid } from '../common/errors';
+import { badLeaseTtl, watchCompacted } from './errors';
 import { keyAfter, listRange } from './keys';
 import {
   SqliteWriter,
@@ -503,7 +504,7 @@ export class SqliteStore implements Store {
   // ---- leases ----
 
   async grantLease(ttlSeconds: number): Promise<number> {
-    if (!(ttlSeconds > 0)) throw invalid(`Lease TTL must be positive, got ${ttlSeconds}`);
+    if (!(ttlSeconds > 0)) throw badLeaseTtl(ttlSeconds);
     return this.enqueue<number>({ op: 'grant', ttl: Math.ceil(ttlSeconds) });
   }
 
@@ -592,9 +593,7 @@ export class SqliteStore implements Store {
           const rows = this.snapshot(() => {
             const compacted = this.readCompactRev();
             if (from < compacted) {
-              throw gone(`Watch from revision ${from} is no longer possible: compacted revision is ${compacted}`, {
-                compactRevision: compacted,
-              });
+              throw watchCompacted(from, compacted);
             }
             return this.stmt.history.all({
               after: from,
