@@ -4,7 +4,7 @@
  * defaults and client-side validation messages. Pure: the environment is passed in (for `-e NAME`).
  */
 import type { FlagSpec } from './flags';
-import { UsageError } from './flags';
+import { UsageError, kvMap } from './flags';
 import { parseGoDuration, parseNanoCpus, ramInBytes } from './units';
 
 const bytes = (v: string) => ramInBytes(v);
@@ -244,16 +244,6 @@ export function expandEnv(v: string, env: NodeJS.ProcessEnv): string {
   return env[v] !== undefined ? `${v}=${env[v]}` : v;
 }
 
-function toMap(list: string[], sep = '='): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const kv of list) {
-    const i = kv.indexOf(sep);
-    if (i < 0) o[kv] = '';
-    else o[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return o;
-}
-
 export interface CreateRequest {
   name?: string;
   platform?: string;
@@ -284,8 +274,8 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
   for (const e of list('env')) env.push(expandEnv(e, inp.env));
 
   const labels: Record<string, string> = {};
-  for (const f of list('label-file')) Object.assign(labels, toMap(parseEnvFileText(inp.readFile(f), {})));
-  Object.assign(labels, toMap(list('label')));
+  for (const f of list('label-file')) Object.assign(labels, kvMap(parseEnvFileText(inp.readFile(f), {})));
+  Object.assign(labels, kvMap(list('label')));
 
   const exposed: Record<string, object> = {};
   const bindings: Record<string, PortBinding[]> = {};
@@ -380,7 +370,7 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
   let entrypoint: string[] | undefined;
   if (inp.changed.has('entrypoint')) entrypoint = v.entrypoint ? [v.entrypoint as string] : [''];
 
-  const logOpts = toMap(list('log-opt'));
+  const logOpts = kvMap(list('log-opt'));
   const hostConfig: Record<string, unknown> = {
     Binds: binds.length ? binds : null,
     NetworkMode: network ?? 'default',
@@ -421,7 +411,7 @@ export function buildCreateRequest(inp: ContainerOptsInput): CreateRequest {
     OomScoreAdj: (v['oom-score-adj'] as number | undefined) ?? 0,
     Ulimits: list('ulimit').length ? list('ulimit') : null,
     ShmSize: (v['shm-size'] as number | undefined) ?? 0,
-    Sysctls: list('sysctl').length ? toMap(list('sysctl')) : undefined,
+    Sysctls: list('sysctl').length ? kvMap(list('sysctl')) : undefined,
     Devices: list('device').map(parseDevice),
     Mounts: list('mount').length ? list('mount') : undefined,
     LogConfig: { Type: str('log-driver') ?? '', Config: logOpts },

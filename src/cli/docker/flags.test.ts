@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFlags, UsageError, usageErrorText, helpText, type CommandSpec } from './flags';
+import { kvMap, parseFlags, UsageError, usageErrorText, helpText, type CommandSpec } from './flags';
 import { ramInBytes } from './units';
 
 const run: CommandSpec = {
@@ -100,4 +100,8 @@ test('-h is help unless the command binds it; -H/--host are global', () => {
   assert.equal(parseFlags(ps, ['-aH', 'unix:///x.sock']).values.host, 'unix:///x.sock');
   assert.equal(parseFlags(ps, ['-qa']).values.quiet, true);
   assert.match(helpText(ps), /-a, --all/);
+});
+
+test('KEY=VALUE flag values as a map (bare KEY is "", the first = splits)', () => {
+  assert.deepEqual(kvMap(['a=1', 'b', 'c=x=y']), { a: '1', b: '', c: 'x=y' });
 });

@@ -250,3 +250,14 @@ export function helpText(spec: CommandSpec): string {
   });
   return `\nUsage:  skiff ${spec.usage}\n\n${spec.description}\n\nOptions:\n${lines.join('\n')}\n`;
 }
+
+/** docker's opts.ConvertKVStringsToMap: repeated KEY=VALUE flag values as a map; a bare KEY maps to "". */
+export function kvMap(list: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    if (i < 0) o[kv] = '';
+    else o[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return o;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ellipsis, formatList, goQuote, indentJson, shortId, tabwrite } from './format';
+import { ellipsis, formatList, goQuote, indentJson, labelFields, shortId, tabwrite } from './format';
 
 test('tabwriter like docker (minwidth 10, padding 3, last cell free)', () => {
   assert.equal(tabwrite('CONTAINER ID\tIMAGE\tNAMES\nabc\tbusybox:latest\tweb\n'), 'CONTAINER ID   IMAGE            NAMES\nabc            busybox:latest   web\n');
@@ -23,4 +23,12 @@ test('small helpers', () => {
   assert.equal(shortId('sha256:0123456789abcdef'), '0123456789ab');
   assert.equal(indentJson('[{"a":1,"b":[],"c":{},"d":[1,2],"e":"x,y:{}","n":9223372036854775807}]'),
     '[\n    {\n        "a": 1,\n        "b": [],\n        "c": {},\n        "d": [\n            1,\n            2\n        ],\n        "e": "x,y:{}",\n        "n": 9223372036854775807\n    }\n]');
+});
+
+test('list rows share .Labels (keys sorted) and .Label "key"', () => {
+  const f = labelFields({ z: '1', a: '2' });
+  assert.equal(f.Labels, 'a=2,z=1');
+  assert.equal(f.Label('z'), '1');
+  assert.equal(f.Label('missing'), '');
+  assert.equal(labelFields(null).Labels, '');
 });

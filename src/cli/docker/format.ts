@@ -103,6 +103,25 @@ export function shortId(id: string): string {
   return (i >= 0 ? id.slice(i + 1) : id).slice(0, 12);
 }
 
+/** A list row's .Labels cell: "k=v" pairs joined by commas, keys sorted (docker ranges over a map; sorted is stable). */
+export function joinLabels(labels: Record<string, string> | null | undefined): string {
+  const l = labels ?? {};
+  return Object.keys(l)
+    .sort()
+    .map((k) => `${k}=${l[k]}`)
+    .join(',');
+}
+
+/** The .Labels and .Label "key" fields docker's list rows (networks, volumes) share. */
+export function labelFields(labels: Record<string, string> | null | undefined) {
+  return {
+    Labels: joinLabels(labels),
+    Label(k: string): string {
+      return labels?.[k] ?? '';
+    },
+  };
+}
+
 /** Re-indents raw JSON text like Go's json.Indent(prefix "", indent "    "), keeping numbers verbatim. */
 export function indentJson(raw: string, indent = '    '): string {
   let out = '';

@@ -1,22 +1,13 @@
 /** network create/ls/rm/connect/disconnect/prune (inspect lives with the other inspects). */
 import type { Command } from '../command';
 import { CliError, enc, forEachArg } from '../command';
-import { formatList, shortId } from '../format';
+import { formatList, labelFields, shortId } from '../format';
+import { kvMap } from '../flags';
 import { filtersJson } from '../filters';
 import { prune } from './lifecycle';
 import { goTimeString } from './ps';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function kvMap(list: string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const kv of list) {
-    const i = kv.indexOf('=');
-    if (i < 0) o[kv] = '';
-    else o[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return o;
-}
 
 const create: Command = {
   spec: {
@@ -92,10 +83,7 @@ const ls: Command = {
         IPv4: String(n.EnableIPv4 !== false),
         Internal: String(Boolean(n.Internal)),
         CreatedAt: n.Created ? goTimeString(Date.parse(n.Created) / 1000) : '',
-        Labels: Object.entries((n.Labels ?? {}) as Record<string, string>).sort().map(([k, x]) => `${k}=${x}`).join(','),
-        Label(k: string) {
-          return (n.Labels ?? {})[k] ?? '';
-        },
+        ...labelFields(n.Labels),
       }));
     ctx.out(
       formatList(ctx.v.quiet ? '{{.ID}}' : ctx.v.format, {

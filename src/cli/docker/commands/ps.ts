@@ -1,6 +1,6 @@
 /** ps: `GET /containers/json` rendered with docker's container formatter (columns, truncation, ports). */
 import type { Command } from '../command';
-import { ellipsis, formatList, goQuote, shortId } from '../format';
+import { ellipsis, formatList, goQuote, joinLabels, shortId } from '../format';
 import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
 
@@ -130,10 +130,7 @@ export function containerRow(c: Json, trunc: boolean, now = Date.now()) {
       return c.SizeRootFs > 0 ? `${rw} (virtual ${humanSize(c.SizeRootFs)})` : rw;
     },
     get Labels() {
-      return Object.keys(labels)
-        .sort()
-        .map((k) => `${k}=${labels[k]}`)
-        .join(',');
+      return joinLabels(labels);
     },
     Label(name: string) {
       return labels[name] ?? '';

@@ -1,21 +1,12 @@
 /** volume create/ls/rm/prune (inspect lives with the other inspects). */
 import type { Command } from '../command';
 import { enc, forEachArg } from '../command';
-import { formatList } from '../format';
+import { formatList, labelFields } from '../format';
+import { kvMap } from '../flags';
 import { filtersJson } from '../filters';
 import { prune } from './lifecycle';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function kvMap(list: string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const kv of list) {
-    const i = kv.indexOf('=');
-    if (i < 0) o[kv] = '';
-    else o[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return o;
-}
 
 const create: Command = {
   spec: {
@@ -60,15 +51,12 @@ const ls: Command = {
       Driver: v.Driver,
       Scope: v.Scope ?? 'local',
       Mountpoint: v.Mountpoint ?? '',
-      Labels: Object.entries((v.Labels ?? {}) as Record<string, string>).sort().map(([k, x]) => `${k}=${x}`).join(','),
+      ...labelFields(v.Labels),
       Links: 'N/A',
       Size: 'N/A',
       Availability: 'N/A',
       Group: 'N/A',
       Status: 'N/A',
-      Label(k: string) {
-        return (v.Labels ?? {})[k] ?? '';
-      },
     }));
     ctx.out(
       formatList(ctx.v.quiet ? '{{.Name}}' : ctx.v.format, {
