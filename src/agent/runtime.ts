@@ -105,17 +105,36 @@ export class PodRuntime {
     }
   }
 
-  /** Resolves the image under the pull policy: only the engine's store is available (no registry here). */
+  /**
+   * Makes the image available under the pull policy, pulling through the engine's registry client (the one
+   * behind `docker pull`): Never → present or ErrImageNeverPull; IfNotPresent → pulled when absent; Always →
+   * pulled every time (the client answers "up to date" without a download when the registry has the same
+   * image; registries the engine may not contact leave a present image as is). A failed pull is ErrImagePull.
+   */
   async checkImage(spec: ContainerSpec): Promise<void> {
     const image = spec.image ?? '';
+    const images = this.containers.opts.images;
+    const policy = spec.imagePullPolicy ?? (/:latest$|^[^:@]+$/.test(image.split('/').pop() ?? '') ? 'Always' : 'IfNotPresent');
+    let present = true;
     try {
-      await this.containers.opts.images.resolve(image);
+      await images.resolve(image);
     } catch (err) {
       if (!isSkiffError(err, 'NotFound')) throw err;
-      const policy = spec.imagePullPolicy ?? (/:latest$|^[^:@]+$/.test(image.split('/').pop() ?? '') ? 'Always' : 'IfNotPresent');
-      if (policy === 'Never')
-        throw new ImagePullError(`Container image "${image}" is not present with pull policy of Never`, true);
-      throw new ImagePullError(`Failed to pull image "${image}": image not found in the node's image store and no registry is reachable from this node`);
+      present = false;
+    }
+    if (policy === 'Never') {
+      if (!present) throw new ImagePullError(`Container image "${image}" is not present with pull policy of Never`, true);
+      return;
+    }
+    if (present && policy !== 'Always') return;
+    if (!images.pull) {
+      if (present) return;
+      throw new ImagePullError(`Failed to pull image "${image}": image not found in the node's image store and no registry client is available`);
+    }
+    try {
+      await images.pull(image);
+    } catch (err) {
+      throw new ImagePullError(`Failed to pull image "${image}": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 

@@ -48,6 +48,8 @@ export interface ImageRecord {
 export interface ImageLookup {
   /** Resolves a reference (name[:tag], name@digest, full or short id). NotFound: `No such image: <ref>`. */
   resolve(ref: string): Promise<ImageRecord>;
+  /** Pulls ref through the engine's registry client (absent: no client; the node agent's pull policy uses it). */
+  pull?(ref: string): Promise<void>;
 }
 
 /** A writable root filesystem for one container, over an image's read-only layers (overlayfs). */

@@ -7,7 +7,7 @@
 import { SkiffError, invalid } from '../../common/errors';
 import { sha256, shortId } from '../images/digest';
 import { hostArch, type Descriptor, type Index } from '../images/oci';
-import { familiarName, familiarString, fullName, referenceString, type Reference } from '../images/reference';
+import { familiarName, familiarString, fullName, parseReference, referenceString, type Reference } from '../images/reference';
 import type { ImageService } from '../images/service';
 import type { PendingBlob } from '../images/content';
 import { pullError } from './errors';
@@ -106,12 +106,19 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
 
+    // Nothing new (the node agent's Always policy asks on every start): no rewrite of the image index.
+    const repoDigest = `${fullName(ref)}@${top.digest}`;
+    if (upToDate && images.meta.ref(referenceString(parseReference(repoDigest))) === before) {
+      progress({ status: `Digest: ${top.digest}` });
+      progress({ status: `Status: Image is up to date for ${display}` });
+      return { id: before!, digest: top.digest, upToDate };
+    }
     const id = await images.commit(config, layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), ref.tag ? [referenceString(ref)] : [], {
       before: async () => {
         for (const p of pending) await p.commit();
       },
       manifest: manifestBytes,
-      repoDigests: [`${fullName(ref)}@${top.digest}`],
+      repoDigests: [repoDigest],
     });
     for (const l of todo) progress({ status: 'Pull complete', progressDetail: {}, id: shortId(l.digest) });
     progress({ status: `Digest: ${top.digest}` });

@@ -64,6 +64,22 @@ export class RegistryClient {
     return pull(this.images, this.transport(ref.domain, o), ref, progress);
   }
 
+  private readonly inflight = new Map<string, Promise<PullResult>>();
+
+  /**
+   * A pull without progress shared by concurrent callers of the same reference (the node agent starting
+   * many pods of one image at once pulls it once).
+   */
+  pullShared(refString: string): Promise<PullResult> {
+    const key = familiarString(withDefaultTag(parseReference(refString)));
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.pull(refString).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
   /** Pushes `name[:tag]` (every tag of the repository when none is given). */
   async push(refString: string, o: CallOptions = {}): Promise<PushedTag[]> {
     const ref = parseReference(refString);
