@@ -97,7 +97,7 @@ export class GarbageCollector {
     const byUid = new Map<string, Node>();
     const all: Node[] = [];
     for (const r of this.reg.resources) {
-      if (!r.verbs.includes('list')) continue;
+      if (!r.verbs.includes('list') || r.conversion) continue; // a converted version is another view of the same objects
       const { items } = await this.reg.list(r, '');
       for (const obj of items) {
         const n = { r, obj };

@@ -132,7 +132,7 @@ export class NamespaceController {
   private async empty(ns: string): Promise<boolean> {
     let remaining = 0;
     for (const r of this.reg.resources) {
-      if (!r.namespaced || !r.verbs.includes('delete')) continue;
+      if (!r.namespaced || !r.verbs.includes('delete') || r.conversion) continue; // converted versions: same objects
       const { items } = await this.reg.list(this.reg.resources.includes(r) ? r : r, ns);
       for (const o of items) {
         remaining++;

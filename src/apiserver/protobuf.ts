@@ -184,6 +184,7 @@ const GROUP_PACKAGE: Record<string, string> = {
   '': 'core.v1',
   v1: 'core.v1',
   'apps/v1': 'apps.v1',
+  'autoscaling/v1': 'autoscaling.v1',
   'batch/v1': 'batch.v1',
   'networking.k8s.io/v1': 'networking.v1',
   'policy/v1': 'policy.v1',

@@ -183,7 +183,9 @@ export class Registry {
   }
 
   decode(r: ResourceInfo, kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    let obj = JSON.parse(kv.value) as KubeObject;
+    // A version served from another version's storage (autoscaling/v1 HPAs): convert on every read.
+    if (r.conversion) obj = r.conversion.fromStorage(obj);
     obj.apiVersion = groupVersion(r);
     obj.kind = r.kind;
     obj.metadata = obj.metadata ?? {};
@@ -191,7 +193,8 @@ export class Registry {
     return obj;
   }
 
-  private encode(obj: KubeObject): string {
+  private encode(obj: KubeObject, r?: ResourceInfo): string {
+    if (r?.conversion) obj = r.conversion.toStorage(obj);
     const meta = obj.metadata ?? {};
     const { resourceVersion: _rv, ...rest } = meta;
     return JSON.stringify({ ...obj, metadata: rest });
@@ -347,7 +350,7 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       try {
         const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : undefined;
-        const kv = await this.store.create(this.key(r, meta.namespace ?? '', meta.name!), this.encode(obj), lease ? { lease } : undefined);
+        const kv = await this.store.create(this.key(r, meta.namespace ?? '', meta.name!), this.encode(obj, r), lease ? { lease } : undefined);
         meta.resourceVersion = String(kv.modRevision);
         txn.commit();
         return obj;
@@ -420,7 +423,7 @@ export class Registry {
         try {
           // Every write restarts an object's TTL (a fresh lease); other objects keep theirs.
           const lease = r.ttlSeconds ? await this.leases.lease(r.ttlSeconds) : cur.lease;
-          const kv = await this.store.update(this.key(r, ns, name), this.encode(next), cur.rev, lease ? { lease } : undefined);
+          const kv = await this.store.update(this.key(r, ns, name), this.encode(next, r), cur.rev, lease ? { lease } : undefined);
           next.metadata!.resourceVersion = String(kv.modRevision);
           committed = true;
           txn.commit();
@@ -552,7 +555,7 @@ export class Registry {
       try {
         if (marked) {
           if (deepEqual(stripRV(marked), stripRV(obj))) return { object: obj, deleted: false };
-          const kv = await this.store.update(this.key(r, ns, name), this.encode(marked), cur.rev, cur.lease ? { lease: cur.lease } : undefined);
+          const kv = await this.store.update(this.key(r, ns, name), this.encode(marked, r), cur.rev, cur.lease ? { lease: cur.lease } : undefined);
           marked.metadata!.resourceVersion = String(kv.modRevision);
           return { object: marked, deleted: false };
         }

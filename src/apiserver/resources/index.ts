@@ -6,12 +6,13 @@ import { CORE_RESOURCES } from './core';
 import { WORKLOAD_RESOURCES } from './workloads';
 import { OTHER_RESOURCES, CONVERTED_RESOURCES } from './others';
 
-export const RESOURCES: ResourceInfo[] = [...CORE_RESOURCES, ...WORKLOAD_RESOURCES, ...OTHER_RESOURCES];
-
 /**
- * Versions served from another version's storage (autoscaling/v1 HPAs, which kubectl 1.32 `autoscale` creates).
- * Not in RESOURCES until the machinery applies ResourceInfo.conversion on reads and writes.
+ * CONVERTED_RESOURCES: versions served from another version's storage (autoscaling/v1 HPAs, which kubectl 1.32
+ * `autoscale` creates); the registry converts them on every read and write (ResourceInfo.conversion). They
+ * come last so that the stored version stays the group's preferred one and wins name resolution.
  */
+export const RESOURCES: ResourceInfo[] = [...CORE_RESOURCES, ...WORKLOAD_RESOURCES, ...OTHER_RESOURCES, ...CONVERTED_RESOURCES];
+
 export { CONVERTED_RESOURCES };
 
 const byPlural = new Map<string, ResourceInfo>();
