@@ -50,17 +50,27 @@ async function up(port: number): Promise<boolean> {
   }
 }
 
-export async function startRegistry(opts: { htpasswd?: { user: string; password: string } } = {}): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /** Basic auth from an htpasswd file (bcrypt made with python3's crypt). */
+  htpasswd?: { user: string; password: string };
+  /** Token auth: the registry trusts tokens signed by the key of `certPem`, issued by `issuer`. */
+  token?: { realm: string; service: string; issuer: string; certPem: string };
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
   ensureRegistryInstalled();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-registry-'));
   const port = await freePort();
   let auth = '';
   if (opts.htpasswd) {
-    // The registry accepts bcrypt entries only: htpasswd(1) from apache2-utils makes them (callers skip without it).
-    const r = spawnSync('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error('htpasswd (apache2-utils) is not installed');
-    fs.writeFileSync(path.join(dir, 'htpasswd'), r.stdout);
+    // The registry accepts bcrypt entries only; python3's crypt makes them (cost 4: fast).
+    const r = spawnSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', opts.htpasswd.password], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`could not make a bcrypt hash: ${r.stderr}`);
+    fs.writeFileSync(path.join(dir, 'htpasswd'), `${opts.htpasswd.user}:${r.stdout.trim()}\n`);
     auth = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${path.join(dir, 'htpasswd')}\n`;
+  } else if (opts.token) {
+    fs.writeFileSync(path.join(dir, 'token-ca.pem'), opts.token.certPem);
+    auth = `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${path.join(dir, 'token-ca.pem')}\n`;
   }
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(

@@ -1,0 +1,73 @@
+/**
+ * Registry auth end to end with the real registry: Docker's token flow (a Bearer challenge, a token server
+ * granting pull to anyone and push to one user) and htpasswd basic auth, credentials coming from the docker
+ * CLI's config.json through X-Registry-Auth.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
+import { startRegistry, type TestRegistry } from './testing/registry';
+import { startTokenServer, type TokenServer } from './testing/token-server';
+
+const root = process.getuid?.() === 0;
+const USER = { name: 'alice', password: 's3cret' };
+let tokens: TokenServer;
+let tokenReg: TestRegistry;
+let basicReg: TestRegistry;
+/** Logged in (config.json) to both registries. */
+let a: EngineHandle;
+/** Anonymous. */
+let b: EngineHandle;
+
+before(async () => {
+  if (!root) return;
+  tokens = await startTokenServer(USER);
+  tokenReg = await startRegistry({ token: tokens });
+  basicReg = await startRegistry({ htpasswd: { user: USER.name, password: USER.password } });
+  a = await startEngine({ busybox: true });
+  b = await startEngine();
+  // What `docker login` leaves behind, in the CLI config of engine a's runner.
+  const auth = Buffer.from(`${USER.name}:${USER.password}`).toString('base64');
+  const cfgDir = path.join(a.dataDir, '..', 'docker-config');
+  fs.mkdirSync(cfgDir, { recursive: true });
+  fs.writeFileSync(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [tokenReg.host]: { auth }, [basicReg.host]: { auth } } }));
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  await tokenReg?.stop();
+  await basicReg?.stop();
+  await tokens?.close();
+});
+
+function ok(r: DockerResult): string {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+test('token auth: push with credentials, anonymous pull, anonymous push refused', { skip: !root }, async () => {
+  const ref = `${tokenReg.host}/team/bb:1`;
+  ok(await a.docker('tag', 'busybox', ref));
+  assert.match(ok(await a.docker('push', ref)), /1: digest: sha256:[a-f0-9]{64} size: \d+/);
+  assert.ok(tokens.requests.some((r) => r.user === USER.name && r.granted.includes('team/bb:pull,push')), JSON.stringify(tokens.requests));
+  const before = tokens.requests.length;
+  assert.match(ok(await b.docker('pull', ref)), /Status: Downloaded newer image/);
+  assert.ok(tokens.requests.slice(before).every((r) => r.user === undefined), 'b asked anonymously');
+  const denied = await b.docker('push', ref);
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr + denied.stdout, /unauthorized|denied/i);
+});
+
+test('basic auth: push and pull with credentials; without them the pull is denied', { skip: !root }, async () => {
+  const ref = `${basicReg.host}/team/bb:1`;
+  ok(await a.docker('tag', 'busybox', ref));
+  ok(await a.docker('push', ref));
+  ok(await a.docker('rmi', ref));
+  assert.match(ok(await a.docker('pull', ref)), /Digest: sha256:/);
+  const anon = await b.docker('pull', ref);
+  assert.equal(anon.code, 1);
+  assert.match(anon.stderr, new RegExp(`pull access denied for ${basicReg.host}/team/bb, repository does not exist or may require 'docker login'`));
+});
