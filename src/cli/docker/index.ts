@@ -23,6 +23,7 @@ const images: Loader = async () => (await import('./commands/images')).commands;
 const volume: Loader = async () => (await import('./commands/volume')).commands;
 const network: Loader = async () => (await import('./commands/network')).commands;
 const stats: Loader = async () => (await import('./commands/stats')).commands;
+const pullPush: Loader = async () => (await import('./pull-push')).commands;
 
 /** Top-level verb → [module, command name in it]. */
 const TOP: Record<string, [Loader, string]> = {
@@ -55,8 +56,8 @@ const TOP: Record<string, [Loader, string]> = {
   import: [images, 'import'],
   save: [images, 'save'],
   load: [images, 'load'],
-  pull: [images, 'pull'],
-  push: [images, 'push'],
+  pull: [pullPush, 'pull'],
+  push: [pullPush, 'push'],
   build: [images, 'build'],
 };
 

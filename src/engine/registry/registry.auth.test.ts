@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
@@ -43,6 +44,18 @@ after(async () => {
   await tokens?.close();
 });
 
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<DockerResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d));
+    c.stderr.on('data', (d: Buffer) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 function ok(r: DockerResult): string {
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}${r.stdout}`);
   return r.stdout;
@@ -59,6 +72,18 @@ test('token auth: push with credentials, anonymous pull, anonymous push refused'
   const denied = await b.docker('push', ref);
   assert.notEqual(denied.code, 0);
   assert.match(denied.stderr + denied.stdout, /unauthorized|denied/i);
+});
+
+test('skiff push sends the credentials of config.json like docker', { skip: !root }, async () => {
+  const skiff = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'skiff');
+  const ref = `${tokenReg.host}/team/skiff:1`;
+  ok(await a.docker('tag', 'busybox', ref));
+  const cfgDir = path.join(a.dataDir, '..', 'docker-config');
+  const withCreds = await run(process.execPath, [skiff, 'push', ref], { ...process.env, DOCKER_HOST: a.host, DOCKER_CONFIG: cfgDir });
+  assert.equal(withCreds.code, 0, withCreds.stderr);
+  assert.match(withCreds.stdout, /1: digest: sha256:/);
+  const anon = await run(process.execPath, [skiff, 'push', ref], { ...process.env, DOCKER_HOST: a.host, DOCKER_CONFIG: path.join(a.dataDir, '..', 'nowhere') });
+  assert.notEqual(anon.code, 0);
 });
 
 test('basic auth: push and pull with credentials; without them the pull is denied', { skip: !root }, async () => {

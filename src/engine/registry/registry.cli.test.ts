@@ -169,7 +169,10 @@ test('skiff pull and push', { skip: !root }, async () => {
   const pushed = ok(await run(process.execPath, [skiff, 'push', `${reg.host}/skiff/bb:2`], envA));
   assert.match(pushed, new RegExp(`2: digest: ${pushedDigest} size: \\d+`));
   const pulled = ok(await run(process.execPath, [skiff, 'pull', `${reg.host}/skiff/bb:2`], envB));
-  assert.match(pulled, new RegExp(`Status: Downloaded newer image for ${reg.host}/skiff/bb:2`));
+  assert.match(pulled, new RegExp(`Status: Downloaded newer image for ${reg.host}/skiff/bb:2\n${reg.host}/skiff/bb:2\n$`));
+  // Same lines as docker's own pull once the image is here.
+  const again = ok(await run(process.execPath, [skiff, 'pull', `${reg.host}/skiff/bb:2`], envB));
+  assert.equal(again, ok(await b.docker('pull', `${reg.host}/skiff/bb:2`)));
   const bad = await run(process.execPath, [skiff, 'pull', `${reg.host}/skiff/bb:nope`], envB);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /manifest for .*skiff\/bb:nope not found: manifest unknown: manifest unknown/);

@@ -1,0 +1,97 @@
+/**
+ * `skiff pull` and `skiff push`: like docker's, including the credentials docker sends. The registry's
+ * entry in the client's config.json ($DOCKER_CONFIG or ~/.docker, written by `docker login`) goes to the
+ * engine as X-Registry-Auth (base64url JSON AuthConfig); without one the request is anonymous ("e30=").
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command, Ctx } from './command';
+import { encRef } from './command';
+import { displayJsonMessages, normalizeName, splitRef } from './commands/pull';
+
+/** The registry host of a normalised name ("docker.io/library/x" → "docker.io"). */
+function hostOf(normalized: string): string {
+  return normalized.slice(0, normalized.indexOf('/'));
+}
+
+/** X-Registry-Auth for `host` from the client's config.json, as the docker CLI builds it. */
+export function registryAuthFor(host: string, env: NodeJS.ProcessEnv = process.env): string {
+  const file = path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
+  const keys = host === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io'] : [host, `https://${host}`, `http://${host}`];
+  try {
+    const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string; identitytoken?: string }> };
+    for (const k of keys) {
+      const e = cfg.auths?.[k];
+      if (!e) continue;
+      const out: Record<string, string> = { serveraddress: k };
+      if (e.auth) {
+        const plain = Buffer.from(e.auth, 'base64').toString('utf8');
+        const i = plain.indexOf(':');
+        if (i > 0) Object.assign(out, { username: plain.slice(0, i), password: plain.slice(i + 1) });
+      }
+      if (e.identitytoken) out.identitytoken = e.identitytoken;
+      return Buffer.from(JSON.stringify(out)).toString('base64url');
+    }
+  } catch {
+    /* no config: anonymous */
+  }
+  return 'e30=';
+}
+
+const pull: Command = {
+  spec: {
+    usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
+    description: 'Download an image from a registry',
+    minArgs: 1,
+    maxArgs: 1,
+    flags: [
+      { name: 'all-tags', short: 'a', kind: 'bool', help: 'Download all tagged images in the repository' },
+      { name: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+      { name: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
+    ],
+  },
+  async run(ctx: Ctx) {
+    const { name, tag, digest } = splitRef(ctx.args[0]);
+    const quiet = Boolean(ctx.v.quiet);
+    if (!tag && !digest && !quiet) ctx.out('Using default tag: latest\n');
+    const full = normalizeName(name);
+    const res = await ctx.client.request('POST', '/images/create', {
+      query: { fromImage: full, tag: digest ?? tag ?? 'latest' },
+      headers: { 'X-Registry-Auth': registryAuthFor(hostOf(full)) },
+    });
+    await displayJsonMessages(ctx, res, quiet);
+    // docker prints the reference pulled last.
+    ctx.out(`${full}${digest ? `@${digest}` : `:${tag ?? 'latest'}`}\n`);
+    return 0;
+  },
+};
+
+const push: Command = {
+  spec: {
+    usage: 'push [OPTIONS] NAME[:TAG]',
+    description: 'Upload an image to a registry',
+    minArgs: 1,
+    maxArgs: 1,
+    flags: [
+      { name: 'all-tags', short: 'a', kind: 'bool', help: 'Push all tags of an image to the repository' },
+      { name: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
+    ],
+  },
+  async run(ctx: Ctx) {
+    const { name, tag } = splitRef(ctx.args[0]);
+    const all = Boolean(ctx.v['all-tags']);
+    const quiet = Boolean(ctx.v.quiet);
+    if (!tag && !all && !quiet) ctx.out('Using default tag: latest\n');
+    const full = normalizeName(name);
+    const res = await ctx.client.request('POST', `/images/${encRef(full)}/push`, {
+      query: { tag: all ? undefined : (tag ?? 'latest') },
+      headers: { 'X-Registry-Auth': registryAuthFor(hostOf(full)) },
+    });
+    await displayJsonMessages(ctx, res, quiet);
+    if (quiet) ctx.out(`${ctx.args[0]}\n`);
+    return 0;
+  },
+};
+
+export const commands: Record<string, Command> = { pull, push };
