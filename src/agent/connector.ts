@@ -56,6 +56,12 @@ export class AgentConnector implements NodeConnector {
       .sort((a, b) => b.attempt - a.attempt);
   }
 
+  /** The init process of a running container of the pod: a way into the pod's network namespace. */
+  private podPid(pod: PodLike): number | undefined {
+    const uid = pod.metadata?.uid;
+    return this.deps.containers.list().find((r) => r.Config.Labels?.[LABEL_POD_UID] === uid && r.State.Running && r.State.Pid > 0)?.State.Pid;
+  }
+
   private containerName(pod: PodLike, q: URLSearchParams): string {
     const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
     const asked = q.get('container');
@@ -139,7 +145,7 @@ export class AgentConnector implements NodeConnector {
   podStream(kind: PodStreamKind, podObj: KubeObject, q: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const pod = podObj as PodLike;
     try {
-      if (kind === 'portforward') return acceptPortForward(portForwardTarget(pod), req, socket, head);
+      if (kind === 'portforward') return acceptPortForward({ ...portForwardTarget(pod), netnsPid: () => this.podPid(pod) }, req, socket, head);
       if (kind !== 'exec') throw statusError(400, 'BadRequest', `${kind} is not supported by this node (skiff): use kubectl exec or logs`);
       const name = this.containerName(pod, q);
       const cur = this.attempts(pod, name)[0];

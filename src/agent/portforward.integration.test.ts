@@ -1,7 +1,8 @@
 /**
  * `kubectl port-forward` (the real kubectl 1.32) against `skiff server` with its node: pod/, deploy/ and
  * svc/ targets, several ports at once, local:remote mapping, the WebSocket tunnel (kubectl's default) and
- * plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false), and a refused port reported on the error stream.
+ * plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false), a server bound to the pod's 127.0.0.1, and a refused
+ * port reported on the error stream.
  * Traffic stays on loopback (kubectl's listeners) and the node's pod bridge. Root only.
  */
 import { test, before, after } from 'node:test';
@@ -28,7 +29,7 @@ spec:
       containers:
       - name: web
         image: busybox
-        command: ["sh", "-c", "mkdir -p /www && echo hello-from-pod > /www/index.html && httpd -p 8080 -h /www && exec nc -ll -p 9000 -e cat"]
+        command: ["sh", "-c", "mkdir -p /www && echo hello-from-pod > /www/index.html && httpd -p 8080 -h /www && httpd -p 127.0.0.1:8081 -h /www && exec nc -ll -p 9000 -e cat"]
         ports:
         - {name: http, containerPort: 8080}
         - {name: echo, containerPort: 9000}
@@ -161,6 +162,16 @@ for (const [mode, env] of [
     }
   });
 }
+
+test('a server bound to 127.0.0.1 inside the pod is reached (as the kubelet dials localhost in the pod netns)', { skip: !root, timeout: 120_000 }, async () => {
+  const f = await portForward(`pod/${pod}`, [':8081']);
+  try {
+    assert.match(await httpGet(f.ports[0]), /hello-from-pod/);
+    assert.match(await httpGet(f.ports[0]), /hello-from-pod/);
+  } finally {
+    await f.stop();
+  }
+});
 
 test('port-forward deploy/NAME and svc/NAME (service port → the pod’s named targetPort)', { skip: !root, timeout: 120_000 }, async () => {
   const d = await portForward('deploy/pf', [':8080']);

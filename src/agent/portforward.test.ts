@@ -95,3 +95,17 @@ test('a client reset of the data stream drops the pod connection', async () => {
   assert.ok(afterCount < before, `pod connections ${before} → ${afterCount}`);
   session.close();
 });
+
+test('a server bound to 127.0.0.1 only is reached inside the network namespace when the pod IP refuses', { skip: process.getuid?.() !== 0 }, async () => {
+  const [srv, cli] = duplexPair();
+  const session = new SpdySession(srv);
+  // The "pod IP" 127.0.0.2 refuses (the echo server listens on 127.0.0.1 only); our own netns stands in for the pod's.
+  servePortForward(session, { name: 'p', namespace: 'ns', uid: 'uid-1', podIP: '127.0.0.2', netnsPid: () => process.pid });
+  const c = new TestClient(cli);
+  const ok = request(c, echoPort, '0', 'through the netns');
+  assert.equal(await c.body(ok.dataId), 'through the netns');
+  assert.equal(await c.body(ok.errId), '');
+  const bad = request(c, closedPort, '1', 'x');
+  assert.equal(await c.body(bad.errId), `error forwarding port ${closedPort} to pod uid-1, uid : dial tcp4 127.0.0.1:${closedPort}: connect: connection refused`);
+  session.close();
+});

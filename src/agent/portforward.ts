@@ -4,10 +4,12 @@
  * tunnelled in WebSocket binary messages (subprotocol `SPDY/3.1+portforward.k8s.io`, kubectl ≥ 1.31's
  * default). Every forwarded connection is a pair of streams sharing a `requestID`: `streamType: error` (we
  * write a message there if the connection fails, then FIN) and `streamType: data` (the bytes). The target is
- * the pod's IP on the node's pod bridge (the kubelet dials localhost inside the pod's network namespace,
- * so unlike upstream a server bound only to 127.0.0.1 inside the pod is not reachable here).
+ * the pod's IP on the node's pod bridge, in process; when that is refused, localhost inside the pod's network
+ * namespace as the kubelet dials it (servers bound to 127.0.0.1 only), through a helper process.
  */
 import type { IncomingMessage } from 'node:http';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -24,7 +26,12 @@ export interface PortForwardTarget {
   namespace: string;
   uid: string;
   podIP: string;
+  /** A process inside the pod's network namespace (any running container's init), for localhost-only servers. */
+  netnsPid?(): number | undefined;
 }
+
+/** The host's static busybox (installed with the project): its nc carries connections inside a pod's netns. */
+const BUSYBOX = '/bin/busybox';
 
 export interface PortForwardOptions {
   log?(msg: string): void;
@@ -152,17 +159,6 @@ function forward(errorStream: SpdyStream, data: SpdyStream, t: PortForwardTarget
   errorStream.resume();
   errorStream.on('error', () => {});
   data.on('error', () => {});
-  const fail = (msg: string) => {
-    const text = `error forwarding port ${portText} to pod ${t.uid}, uid : ${msg}`;
-    opts.log?.(`port-forward ${t.namespace}/${t.name}: ${text}`);
-    errorStream.end(text);
-    data.resume();
-    data.end();
-  };
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return fail(`invalid port ${JSON.stringify(portText)}`);
-
-  const sock = opts.dial ? opts.dial(port) : net.connect({ host: t.podIP, port, allowHalfOpen: true });
-  let connected = false;
   let finished = false;
   const finish = () => {
     if (finished) return;
@@ -170,6 +166,24 @@ function forward(errorStream: SpdyStream, data: SpdyStream, t: PortForwardTarget
     if (!errorStream.destroyed && !errorStream.writableEnded) errorStream.end();
     if (!data.destroyed && !data.writableEnded) data.end();
   };
+  const fail = (msg: string) => {
+    if (finished) return;
+    const text = `error forwarding port ${portText} to pod ${t.uid}, uid : ${msg}`;
+    opts.log?.(`port-forward ${t.namespace}/${t.name}: ${text}`);
+    errorStream.end(text);
+    data.resume();
+    finish();
+  };
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return fail(`invalid port ${JSON.stringify(portText)}`);
+
+  // The client resets the data stream once the remote side is done (or on a local error): drop the peer,
+  // whose end then finishes the pair (so a dial error still reaches the error stream first).
+  let drop = () => {};
+  data.on('close', () => drop());
+
+  const sock = opts.dial ? opts.dial(port) : net.connect({ host: t.podIP, port, allowHalfOpen: true });
+  drop = () => sock.destroy();
+  let connected = false;
   sock.once('connect', () => {
     connected = true;
     // Both directions with backpressure; a FIN either way half-closes the other side.
@@ -177,13 +191,43 @@ function forward(errorStream: SpdyStream, data: SpdyStream, t: PortForwardTarget
     data.pipe(sock);
   });
   sock.on('error', (err: NodeJS.ErrnoException) => {
-    if (!connected) return fail(dialError(err, t.podIP, port));
-    sock.destroy();
+    if (connected) return sock.destroy();
+    const pid = err.code === 'ECONNREFUSED' && !data.destroyed ? t.netnsPid?.() : undefined;
+    if (pid && fs.existsSync(BUSYBOX)) drop = viaNetns(pid, port, data, fail, finish);
+    else fail(dialError(err, t.podIP, port));
   });
-  sock.on('close', finish);
-  // The client resets the data stream once the remote side is done (or on a local error): drop the socket.
-  data.on('close', () => {
-    sock.destroy();
-    finish();
+  sock.on('close', () => {
+    if (connected || data.destroyed) finish();
   });
+}
+
+/**
+ * The kubelet dials localhost inside the pod's network namespace, so servers bound to 127.0.0.1 there are
+ * reachable too. Node cannot enter a namespace, so when the pod IP refuses, a `busybox nc 127.0.0.1 PORT`
+ * started in the namespace carries the connection (it half-closes on our FIN, as the socket would).
+ * Returns how to drop it.
+ */
+function viaNetns(pid: number, port: number, data: SpdyStream, fail: (msg: string) => void, finish: () => void): () => void {
+  const cp = spawn('nsenter', ['-t', String(pid), '-n', BUSYBOX, 'nc', '127.0.0.1', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let answered = false;
+  let stderr = '';
+  cp.stdout.once('data', () => (answered = true));
+  cp.stderr.on('data', (d) => (stderr += d));
+  cp.stdin.on('error', () => {});
+  cp.on('error', (e) => fail(`dial tcp4 127.0.0.1:${port}: ${e.message}`));
+  cp.stdout.pipe(data);
+  data.pipe(cp.stdin);
+  cp.on('close', (code) => {
+    // "nc: can't connect to remote host (127.0.0.1): Connection refused"
+    const m = /can't connect to remote host[^:]*: (.*)/.exec(stderr);
+    if (code !== 0 && !answered && m) fail(`dial tcp4 127.0.0.1:${port}: connect: ${m[1].trim().toLowerCase()}`);
+    else finish();
+  });
+  // nc ends by itself once both sides are done; a peer that keeps its side open is cut after a grace period.
+  return () => {
+    cp.stdin.end();
+    setTimeout(() => {
+      if (cp.exitCode === null && cp.signalCode === null) cp.kill('SIGKILL');
+    }, 2000).unref();
+  };
 }
