@@ -353,6 +353,31 @@ test('volumes: create, ls, inspect, mount, rm; bind mounts', opts, async () => {
   await same('volume', 'rm', 'skiff-cli-vol');
 });
 
+test('prune verbs: the prompt, --all and --filter, what went, like docker', opts, async () => {
+  // Declined: nothing removed, exit 0.
+  await ok('volume', 'create', '--label', 'skiff-cli-prune=1', 'skiff-cli-pv');
+  const no = await skiffIn('n\n', 'volume', 'prune', '--all', '--filter', 'label=skiff-cli-prune=1');
+  assert.equal(no.code, 0);
+  assert.equal(no.stdout, 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ');
+  // Without --all only anonymous volumes go; with it the named one too: the same lines from both clients.
+  const outs: string[] = [];
+  for (const client of [docker, skiff]) {
+    await ok('volume', 'create', '--label', 'skiff-cli-prune=1', 'skiff-cli-pv');
+    const anon = await client('volume', 'prune', '-f', '--filter', 'label=skiff-cli-prune=1');
+    const all = await client('volume', 'prune', '-af', '--filter', 'label=skiff-cli-prune=1');
+    outs.push(anon.stdout + all.stdout);
+  }
+  assert.match(outs[1], /^Total reclaimed space: 0B\nDeleted Volumes:\nskiff-cli-pv\n\nTotal reclaimed space: \d+B\n$/);
+  assert.equal(outs[1], outs[0]);
+  const probe = await skiff('network', 'ls');
+  if (/page not found/.test(probe.stderr)) return;
+  for (const client of [docker, skiff]) {
+    await ok('network', 'create', '--label', 'skiff-cli-prune=1', 'skiff-cli-pn');
+    const r = await client('network', 'prune', '-f', '--filter', 'label=skiff-cli-prune=1');
+    assert.equal(r.stdout, 'Deleted Networks:\nskiff-cli-pn\n\n');
+  }
+});
+
 test('networks: ls, inspect, create, rm, published ports, user network with --ip/--network-alias, connect/disconnect', opts, async (t) => {
   // The /networks routes join the engine's daemon separately; until then there is nothing to compare.
   const probe = await skiff('network', 'ls');

@@ -8,7 +8,7 @@ import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
 import { displayJsonMessages, normalizeName, pullImage, splitRef } from './pull';
 import { goTimeString } from './ps';
-import { prune } from './lifecycle';
+import { pruneCommand } from './prune';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -297,23 +297,13 @@ const push: Command = {
   },
 };
 
-const imagePrune: Command = {
-  spec: {
-    usage: 'image prune [OPTIONS]',
-    description: 'Remove unused images',
-    maxArgs: 0,
-    flags: [
-      { name: 'all', short: 'a', kind: 'bool', help: 'Remove all unused images, not just dangling ones' },
-      { name: 'filter', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'until=<timestamp>')" },
-      { name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' },
-    ],
-  },
-  run(ctx) {
-    const v = ctx.v as Record<string, unknown>;
-    v.filter = [...(ctx.v.filter as string[]), `dangling=${ctx.v.all ? 'false' : 'true'}`];
-    const warning = ctx.v.all ? 'WARNING! This will remove all images without at least one container associated to them.' : 'WARNING! This will remove all dangling images.';
-    return prune(ctx, 'image', '/images/prune', warning, 'ImagesDeleted', 'Deleted Images');
-  },
-};
+const imagePrune = pruneCommand({
+  what: 'image',
+  description: 'Remove unused images',
+  filterExample: 'until=<timestamp>',
+  allHelp: 'Remove all unused images, not just dangling ones',
+  warning: (all) => (all ? 'WARNING! This will remove all images without at least one container associated to them.' : 'WARNING! This will remove all dangling images.'),
+  impliedFilter: (all) => `dangling=${all ? 'false' : 'true'}`,
+});
 
 export const commands: Record<string, Command> = { images, rmi, tag, history, import: importCmd, save, load, pull, push, 'image prune': imagePrune };

@@ -2,8 +2,7 @@
 import type { Command, Ctx } from '../command';
 import { CliError, enc, errorLine, forEachArg } from '../command';
 import { tabwrite } from '../format';
-import { filtersJson } from '../filters';
-import { humanSize } from '../units';
+import { pruneCommand } from './prune';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -155,50 +154,12 @@ const top: Command = {
   },
 };
 
-/** docker's command.PromptForConfirmation: reads one line from stdin; only "y"/"Y" confirms. */
-export async function confirm(ctx: Ctx, message: string): Promise<boolean> {
-  ctx.out(`${message}\nAre you sure you want to continue? [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = () => {
-      process.stdin.removeListener('data', onData);
-      process.stdin.removeListener('end', done);
-      process.stdin.pause();
-      resolve(buf.split('\n')[0]);
-    };
-    process.stdin.on('data', onData);
-    process.stdin.on('end', done);
-  });
-  return /^\s*[yY]\s*$/.test(line);
-}
-
-export async function prune(ctx: Ctx, what: string, path: string, warning: string, deletedKey: string, title: string): Promise<number> {
-  if (!ctx.v.force && !(await confirm(ctx, warning))) return 0; // docker: cancelled quietly, exit 0
-  const r = await ctx.client.json<Json>('POST', path, { query: { filters: filtersJson(ctx.v.filter ?? []) } });
-  const deleted = (r?.[deletedKey] ?? []) as unknown[];
-  // Images come as {Untagged}|{Deleted} objects, printed lower-case like docker.
-  const line = (d: unknown) => (typeof d === 'string' ? d : Object.entries(d as Json).filter(([, v]) => v).map(([k, v]) => `${k.toLowerCase()}: ${v}`).join('\n'));
-  if (deleted.length) ctx.out(`${title}:\n${deleted.map(line).join('\n')}\n\n`);
-  if (what !== 'network') ctx.out(`Total reclaimed space: ${humanSize(r?.SpaceReclaimed ?? 0)}\n`);
-  return 0;
-}
-
-const containerPrune: Command = {
-  spec: {
-    usage: 'container prune [OPTIONS]',
-    description: 'Remove all stopped containers',
-    maxArgs: 0,
-    flags: [
-      { name: 'filter', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'until=<timestamp>')" },
-      { name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' },
-    ],
-  },
-  run: (ctx) => prune(ctx, 'container', '/containers/prune', 'WARNING! This will remove all stopped containers.', 'ContainersDeleted', 'Deleted Containers'),
-};
+const containerPrune = pruneCommand({
+  what: 'container',
+  description: 'Remove all stopped containers',
+  filterExample: 'until=<timestamp>',
+  warning: () => 'WARNING! This will remove all stopped containers.',
+});
 
 export const commands: Record<string, Command> = {
   stop,

@@ -4,7 +4,7 @@ import { CliError, enc, forEachArg } from '../command';
 import { formatList, labelFields, shortId } from '../format';
 import { kvMap } from '../flags';
 import { filtersJson } from '../filters';
-import { prune } from './lifecycle';
+import { pruneCommand } from './prune';
 import { goTimeString } from './ps';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -163,18 +163,12 @@ const disconnect: Command = {
   },
 };
 
-const netPrune: Command = {
-  spec: {
-    usage: 'network prune [OPTIONS]',
-    description: 'Remove all unused networks',
-    maxArgs: 0,
-    flags: [
-      { name: 'filter', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'until=<timestamp>')" },
-      { name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' },
-    ],
-  },
-  run: (ctx) => prune(ctx, 'network', '/networks/prune', 'WARNING! This will remove all custom networks not used by at least one container.', 'NetworksDeleted', 'Deleted Networks'),
-};
+const netPrune = pruneCommand({
+  what: 'network',
+  description: 'Remove all unused networks',
+  filterExample: 'until=<timestamp>',
+  warning: () => 'WARNING! This will remove all custom networks not used by at least one container.',
+});
 
 export const commands: Record<string, Command> = {
   'network create': create,

@@ -4,7 +4,7 @@ import { enc, forEachArg } from '../command';
 import { formatList, labelFields } from '../format';
 import { kvMap } from '../flags';
 import { filtersJson } from '../filters';
-import { prune } from './lifecycle';
+import { pruneCommand } from './prune';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -85,25 +85,16 @@ const rm: Command = {
     }),
 };
 
-const volPrune: Command = {
-  spec: {
-    usage: 'volume prune [OPTIONS]',
-    description: 'Remove unused local volumes',
-    maxArgs: 0,
-    flags: [
-      { name: 'all', short: 'a', kind: 'bool', help: 'Remove all unused volumes, not just anonymous ones' },
-      { name: 'filter', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'label=<label>')" },
-      { name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' },
-    ],
-  },
-  run(ctx) {
-    const v = ctx.v as Record<string, unknown>;
-    if (ctx.v.all) v.filter = [...(ctx.v.filter as string[]), 'all=true'];
-    const warning = ctx.v.all
+const volPrune = pruneCommand({
+  what: 'volume',
+  description: 'Remove unused local volumes',
+  filterExample: 'label=<label>',
+  allHelp: 'Remove all unused volumes, not just anonymous ones',
+  warning: (all) =>
+    all
       ? 'WARNING! This will remove all local volumes not used by at least one container.'
-      : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
-    return prune(ctx, 'volume', '/volumes/prune', warning, 'VolumesDeleted', 'Deleted Volumes');
-  },
-};
+      : 'WARNING! This will remove anonymous local volumes not used by at least one container.',
+  impliedFilter: (all) => (all ? 'all=true' : undefined),
+});
 
 export const commands: Record<string, Command> = { 'volume create': create, 'volume ls': ls, 'volume rm': rm, 'volume prune': volPrune };
