@@ -4,7 +4,7 @@ import type { KubeObject, ResourceInfo } from '../resource';
 import { defaultPodOnly, defaultPodSpec, validatePodSpec } from './podspec';
 import { canonicalQuantity } from './quantity';
 import { col, table } from './tables';
-import { clone, deepEqual, humanDuration, setDefault, since } from './util';
+import { clone, deepEqual, humanDuration, refFieldSelectors, setDefault, since } from './util';
 import { formatLabels } from './labels';
 import {
   causes,
@@ -502,13 +502,7 @@ export const events: ResourceInfo = {
   },
   table: eventTable,
   fieldSelectors: {
-    'involvedObject.kind': (o: Any) => o.involvedObject?.kind ?? '',
-    'involvedObject.namespace': (o: Any) => o.involvedObject?.namespace ?? '',
-    'involvedObject.name': (o: Any) => o.involvedObject?.name ?? '',
-    'involvedObject.uid': (o: Any) => o.involvedObject?.uid ?? '',
-    'involvedObject.apiVersion': (o: Any) => o.involvedObject?.apiVersion ?? '',
-    'involvedObject.resourceVersion': (o: Any) => o.involvedObject?.resourceVersion ?? '',
-    'involvedObject.fieldPath': (o: Any) => o.involvedObject?.fieldPath ?? '',
+    ...refFieldSelectors('involvedObject', ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath']),
     reason: (o: Any) => o.reason ?? '',
     reportingComponent: (o: Any) => o.reportingComponent ?? '',
     source: (o: Any) => o.source?.component ?? o.reportingComponent ?? '',

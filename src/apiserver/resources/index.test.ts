@@ -207,6 +207,8 @@ test('field selectors', () => {
   const p = findResource('', 'v1', 'pods')!;
   assert.equal(p.fieldSelectors!['spec.nodeName']({ spec: { nodeName: 'n1' } }), 'n1');
   assert.equal(findResource('', 'v1', 'events')!.fieldSelectors!['involvedObject.uid']({ involvedObject: { uid: 'u' } } as any), 'u');
+  assert.equal(findResource('events.k8s.io', 'v1', 'events')!.fieldSelectors!['regarding.name']({ regarding: { name: 'r' } } as any), 'r');
+  assert.equal(findResource('events.k8s.io', 'v1', 'events')!.fieldSelectors!['regarding.uid']({} as any), '');
   assert.deepEqual(parseFieldSelector('metadata.name=x,status.phase!=Running'), [
     { field: 'metadata.name', operator: '=', value: 'x' },
     { field: 'status.phase', operator: '!=', value: 'Running' },

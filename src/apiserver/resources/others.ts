@@ -6,7 +6,7 @@ import type { FieldCause } from '../../common/errors';
 import type { ResourceInfo } from '../resource';
 import { col, table } from './tables';
 import { eventTable } from './core';
-import { setDefault } from './util';
+import { refFieldSelectors, setDefault } from './util';
 import { canonicalQuantity } from './quantity';
 import {
   causes,
@@ -340,10 +340,7 @@ export const eventsV1: ResourceInfo = {
   },
   table: eventTable,
   fieldSelectors: {
-    'regarding.kind': (o: Any) => o.regarding?.kind ?? '',
-    'regarding.namespace': (o: Any) => o.regarding?.namespace ?? '',
-    'regarding.name': (o: Any) => o.regarding?.name ?? '',
-    'regarding.uid': (o: Any) => o.regarding?.uid ?? '',
+    ...refFieldSelectors('regarding', ['kind', 'namespace', 'name', 'uid']),
     reason: (o: Any) => o.reason ?? '',
     reportingController: (o: Any) => o.reportingController ?? '',
     type: (o: Any) => o.type ?? '',

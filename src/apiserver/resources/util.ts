@@ -20,6 +20,11 @@ export function clone<T>(v: T): T {
   return v === undefined ? v : structuredClone(v);
 }
 
+/** Field selectors reading `<ref>.<key>` of an object reference (events: involvedObject.kind, regarding.name...). */
+export function refFieldSelectors(ref: string, keys: string[]): Record<string, (o: Any) => string> {
+  return Object.fromEntries(keys.map((k) => [`${ref}.${k}`, (o: Any) => o[ref]?.[k] ?? '']));
+}
+
 /** Returns obj[key], creating an empty object there first when absent. */
 export function ensureObject(obj: Any, key: string): Any {
   if (obj[key] === undefined || obj[key] === null || typeof obj[key] !== 'object') obj[key] = {};
