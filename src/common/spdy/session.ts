@@ -118,6 +118,9 @@ export class SpdySession extends EventEmitter {
   ) {
     super();
     transport.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    transport.on('drain', () => {
+      for (const cb of this.waitingDrain.splice(0)) cb();
+    });
     transport.on('end', () => this.shutdown());
     transport.on('close', () => this.shutdown());
     transport.on('error', () => this.shutdown());
@@ -205,8 +208,11 @@ export class SpdySession extends EventEmitter {
       ok = this.write(this.enc.encode({ type: 'data', streamId, flags: fin && last ? FLAG_FIN : 0, data: part }));
     } while (off < data.length);
     if (ok || this.closed) process.nextTick(cb);
-    else this.transport.once('drain', () => cb());
+    else this.waitingDrain.push(cb);
   }
+
+  /** Writers held back by a full transport, released together on one 'drain' (no listener per stream). */
+  private readonly waitingDrain: Array<(err?: Error | null) => void> = [];
 
   /** @internal */
   sendRst(streamId: number, status: number): void {
@@ -247,6 +253,7 @@ export class SpdySession extends EventEmitter {
     for (const s of [...this.streams.values()]) s._remoteReset();
     this.streams.clear();
     this.blocked.clear();
+    for (const cb of this.waitingDrain.splice(0)) cb();
     this.enc.close();
     this.dec.close();
     if (destroy && !this.transport.destroyed) this.transport.destroy();
