@@ -96,3 +96,17 @@ test('basic auth: push and pull with credentials; without them the pull is denie
   assert.equal(anon.code, 1);
   assert.match(anon.stderr, new RegExp(`pull access denied for ${basicReg.host}/team/bb, repository does not exist or may require 'docker login'`));
 });
+
+test('docker login checks the credentials through the engine, then push works', { skip: !root }, async () => {
+  for (const reg of [tokenReg, basicReg]) {
+    const bad = await b.dockerInput('wrong\n', 'login', '-u', USER.name, '--password-stdin', reg.host);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /login attempt to http:\/\/127\.0\.0\.1:\d+\/v2\/ failed with status: 401 Unauthorized/);
+    const good = await b.dockerInput(`${USER.password}\n`, 'login', '-u', USER.name, '--password-stdin', reg.host);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /Login Succeeded/);
+  }
+  const ref = `${tokenReg.host}/team/bb:1`;
+  ok(await b.docker('tag', ref, `${tokenReg.host}/team/from-b:1`));
+  assert.match(ok(await b.docker('push', `${tokenReg.host}/team/from-b:1`)), /1: digest: sha256:/);
+});

@@ -30,6 +30,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** "https://index.docker.io/v1/", "http://h:5000", "h:5000/" → the registry host ("docker.io", "h:5000"). */
+export function registryHost(serverAddress: string): string {
+  const h = serverAddress.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
+  return h === '' || h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+}
+
 export class RegistryClient {
   constructor(
     private readonly images: ImageService,
@@ -92,6 +98,15 @@ export class RegistryClient {
       );
     }
     return push(this.images, this.transport(ref.domain, o), ref, progress);
+  }
+
+  /** `docker login`: checks the credentials against the registry at `serverAddress`. */
+  async login(serverAddress: string, credentials: Credentials | undefined, signal?: AbortSignal): Promise<void> {
+    const host = registryHost(serverAddress);
+    if (!this.allows(host)) {
+      throw new SkiffError('Forbidden', `logging in to ${host} is not enabled on this engine (it contacts loopback registries and those in SKIFF_ALLOWED_REGISTRIES)`);
+    }
+    await new RegistryTransport({ host, insecure: (this.opts.insecure ?? []).includes(host), credentials, signal }).login();
   }
 
   private offlinePull(ref: Reference, progress: Progress): PullResult {

@@ -72,6 +72,31 @@ export class RegistryTransport {
     }
   }
 
+  /**
+   * Checks credentials the way `docker login` does: /v2/ answered with them (basic), or a token issued for
+   * them (bearer, no scope). Throws Unauthorized with Docker's wording when refused.
+   */
+  async login(): Promise<void> {
+    await this.ping();
+    const url = this.url('/v2/');
+    const refused = (status: number) =>
+      new SkiffError('Unauthorized', `login attempt to ${url} failed with status: ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}`);
+    if (!this.challenge) return;
+    if (this.challenge.scheme === 'basic') {
+      const basic = this.opts.credentials ? basicHeader(this.opts.credentials) : undefined;
+      const res = await this.send(url, 'GET', { scope: '' }, basic);
+      await drain(res);
+      if (res.status === 401 || res.status === 403) throw refused(res.status);
+      return;
+    }
+    try {
+      await this.authorize(this.challenge, '');
+    } catch (err) {
+      if (err instanceof RegistryHttpError && (err.status === 401 || err.status === 403)) throw refused(err.status);
+      throw err;
+    }
+  }
+
   /** Sends a request with auth; returns the response for statuses 2xx/3xx or in `ok`, else throws. */
   async request(p: string, o: RequestOptions): Promise<Response> {
     const url = this.url(p);
@@ -115,7 +140,7 @@ export class RegistryTransport {
     if (!realm) throw new SkiffError('Unauthorized', `the registry's bearer challenge names no realm`);
     const u = new URL(realm);
     if (c.params.service) u.searchParams.set('service', c.params.service);
-    u.searchParams.set('scope', scope);
+    for (const s of scope.split(' ').filter(Boolean)) u.searchParams.append('scope', s);
     const headers: Record<string, string> = {};
     const basic = this.opts.credentials ? basicHeader(this.opts.credentials) : undefined;
     if (basic) headers.Authorization = basic;

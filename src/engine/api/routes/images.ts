@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { decodeRegistryAuth, type Credentials } from '../../registry/auth';
 import type { Router } from '../router';
-import { boolParam, parseFilters, sendJson, JsonMessageStream } from '../http';
+import { boolParam, parseFilters, readJson, sendJson, JsonMessageStream } from '../http';
 import { invalid, notFound, unavailable, SkiffError } from '../../../common/errors';
 import type { ImageService, ImageDetails } from '../../images/service';
 import type { ImageRecord } from '../../images/types';
@@ -32,6 +32,7 @@ export interface ImageRouteDeps {
 export interface RegistryApi {
   pull(ref: string, o: RegistryCallOptions): Promise<unknown>;
   push(ref: string, o: RegistryCallOptions): Promise<unknown>;
+  login?(serverAddress: string, credentials: Credentials | undefined): Promise<void>;
 }
 
 export interface RegistryCallOptions {
@@ -88,6 +89,17 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       .sort((a, b) => unixOf(b.created) - unixOf(a.created))
       .map((rec) => summary(rec, images.containersOf(rec.id)));
     sendJson(res, 200, out);
+  });
+
+  // docker login: the CLI stores the credentials itself once the engine says they work.
+  router.post('/auth', async ({ req, res }) => {
+    const body = await readJson<{ username?: string; password?: string; serveraddress?: string; identitytoken?: string }>(req, {});
+    if (!deps.registry?.login) throw unavailable('this engine has no registry client');
+    const credentials: Credentials | undefined = body.username || body.identitytoken
+      ? { username: body.username, password: body.password, identityToken: body.identitytoken }
+      : undefined;
+    await deps.registry.login(body.serveraddress || 'docker.io', credentials);
+    sendJson(res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
   router.get('/images/search', ({ res }) => sendJson(res, 200, []));
