@@ -18,6 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ServerProc } from '../src/apiserver/testutil';
 import { startEtcd, type EtcdCluster } from '../src/store/etcd-process';
+import { concurrent, parseFlags, pct } from './measure';
 
 interface Args {
   backend: 'sqlite' | 'etcd' | 'both';
@@ -28,14 +29,7 @@ interface Args {
 }
 
 function parseArgs(): Args {
-  const a: Args = { backend: 'both', objects: 5000, gets: 20000, clients: 50, single: 1000 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i].replace(/^--/, '') as keyof Args;
-    if (!(k in a)) throw new Error(`unknown flag ${argv[i]}`);
-    (a as unknown as Record<string, unknown>)[k] = k === 'backend' ? argv[i + 1] : Number(argv[i + 1]);
-  }
-  return a;
+  return parseFlags<Args>({ backend: 'both', objects: 5000, gets: 20000, clients: 50, single: 1000 });
 }
 
 class Http {
@@ -71,21 +65,7 @@ class Http {
   }
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
-async function pool(n: number, clients: number, fn: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-  return (performance.now() - t0) / 1000;
-}
+const sortedMs = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
 const NS = '/api/v1/namespaces/default/configmaps';
 
@@ -96,16 +76,14 @@ async function runBackend(name: string, args: Args, endpoint?: string): Promise<
   const out: Record<string, number> = {};
   try {
     const payload = 'x'.repeat(512);
-    let secs = await pool(args.objects, args.clients, async (i) => {
+    out.createsPerSec = (await concurrent(args.clients, args.objects, async (i) => {
       const r = await h.req('POST', NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { v: payload } });
       if (r.status !== 201) throw new Error(`create ${i}: ${r.status} ${r.text}`);
-    });
-    out.createsPerSec = args.objects / secs;
-    secs = await pool(args.gets, args.clients, async (i) => {
+    })).opsPerSec;
+    out.getsPerSec = (await concurrent(args.clients, args.gets, async (i) => {
       const r = await h.req('GET', `${NS}/cm-${(i * 7919) % args.objects}`);
       if (r.status !== 200) throw new Error(`get: ${r.status}`);
-    });
-    out.getsPerSec = args.gets / secs;
+    })).opsPerSec;
     const w: number[] = [];
     const rd: number[] = [];
     for (let i = 0; i < args.single; i++) {
@@ -117,10 +95,10 @@ async function runBackend(name: string, args: Args, endpoint?: string): Promise<
       await h.req('GET', `${NS}/cm-1`);
       rd.push(performance.now() - t);
     }
-    out.writeP50ms = pct(w, 50);
-    out.writeP99ms = pct(w, 99);
-    out.readP50ms = pct(rd, 50);
-    out.readP99ms = pct(rd, 99);
+    out.writeP50ms = pct(sortedMs(w), 50);
+    out.writeP99ms = pct(sortedMs(w), 99);
+    out.readP50ms = pct(sortedMs(rd), 50);
+    out.readP99ms = pct(sortedMs(rd), 99);
 
     // Watch delivery.
     const list = JSON.parse((await h.req('GET', `${NS}?limit=1`)).text);
@@ -157,13 +135,13 @@ async function runBackend(name: string, args: Args, endpoint?: string): Promise<
       wreq.on('error', (e) => (lat.length >= args.single ? resolve() : reject(e)));
     });
     await new Promise((r) => setTimeout(r, 200));
-    await pool(args.single, 10, async (i) => {
+    await concurrent(10, args.single, async (i) => {
       const r = await h.req('PATCH', `${NS}/cm-${i % args.objects}`, { data: { sent: String(origin + performance.now()) } }, 'application/merge-patch+json');
       if (r.status !== 200) throw new Error(`watch write: ${r.status}`);
     });
     await watchDone;
-    out.watchP50ms = pct(lat, 50);
-    out.watchP99ms = pct(lat, 99);
+    out.watchP50ms = pct(sortedMs(lat), 50);
+    out.watchP99ms = pct(sortedMs(lat), 99);
     const rss = Number(fs.readFileSync(`/proc/${srv.child!.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
     out.serverRssMiB = rss;
   } finally {

@@ -18,6 +18,7 @@ import { SqliteStore } from '../src/store/sqlite';
 import { EtcdStore } from '../src/store/etcd';
 import { startEtcd, type EtcdCluster } from '../src/store/etcd-process';
 import type { Store } from '../src/store/types';
+import { concurrent, parseFlags, pct, type Phase } from './measure';
 
 interface Args {
   backend: 'sqlite' | 'etcd' | 'both';
@@ -28,69 +29,7 @@ interface Args {
 }
 
 function parseArgs(): Args {
-  const a: Args = { backend: 'both', ops: 20000, clients: 50, updates: 0, valueBytes: 1024 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i + 1];
-    switch (argv[i]) {
-      case '--backend':
-        a.backend = v as Args['backend'];
-        i++;
-        break;
-      case '--ops':
-        a.ops = Number(v);
-        i++;
-        break;
-      case '--clients':
-        a.clients = Number(v);
-        i++;
-        break;
-      case '--updates':
-        a.updates = Number(v);
-        i++;
-        break;
-      case '--value-bytes':
-        a.valueBytes = Number(v);
-        i++;
-        break;
-      default:
-        throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
-  return a;
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-interface Phase {
-  opsPerSec: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-/** Runs `total` operations spread over `clients` concurrent loops; latency per op in ms. */
-async function concurrent(clients: number, total: number, op: (i: number) => Promise<unknown>): Promise<Phase> {
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= total) return;
-        const s = performance.now();
-        await op(i);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((x, y) => x - y);
-  return { opsPerSec: total / secs, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] };
+  return parseFlags<Args>({ backend: 'both', ops: 20000, clients: 50, updates: 0, valueBytes: 1024 });
 }
 
 function value(bytes: number, extra: Record<string, unknown> = {}): string {
