@@ -3,6 +3,7 @@
  * AGE, then the kind's -o wide columns (priority 1), as upstream's printers lay them out. Pure.
  */
 import type { KubeObject, ResourceInfo, TableColumnDefinition } from './resource';
+import { AGE_COL, NAME_COL } from './resources/tables';
 import { humanDuration, since } from './resources/util';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -19,24 +20,6 @@ export interface Table {
   columnDefinitions: TableColumnDefinition[];
   rows: TableRow[];
 }
-
-const NAME_COL: TableColumnDefinition = {
-  name: 'Name',
-  type: 'string',
-  format: 'name',
-  description:
-    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
-  priority: 0,
-};
-
-const AGE_COL: TableColumnDefinition = {
-  name: 'Age',
-  type: 'string',
-  format: '',
-  description:
-    'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
-  priority: 0,
-};
 
 interface Layout {
   columns: TableColumnDefinition[];
