@@ -3,7 +3,14 @@
  * query-string forms and matched against objects. Pure.
  */
 import { statusError } from './status';
-import { matches, parseFieldSelector as parseFieldTerms, parseLabelSelector as parseLabelTerms, type Requirement } from './resources/labels';
+import {
+  formatLabelSelector,
+  matches,
+  parseFieldSelector as parseFieldTerms,
+  parseLabelSelector as parseLabelTerms,
+  type LabelSelectorObject,
+  type Requirement,
+} from './resources/labels';
 
 export type LabelSelector = Requirement[];
 
@@ -23,20 +30,15 @@ export function matchLabels(sel: LabelSelector, labels: Record<string, string> |
   return matches(sel, labels);
 }
 
-/** A LabelSelector object (matchLabels + matchExpressions) as its string form, e.g. for Scale.status.selector. */
+/**
+ * A LabelSelector object (matchLabels + matchExpressions) as its string form, e.g. for Scale.status.selector:
+ * the kinds' formatter (requirements sorted by key, as upstream's LabelSelectorAsSelector(...).String()), with
+ * "" rather than kubectl's "<none>" for an empty or missing selector.
+ */
 export function labelSelectorToString(sel: unknown): string {
   if (!sel || typeof sel !== 'object') return '';
-  const o = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(o.matchLabels ?? {})) parts.push(`${k}=${v}`);
-  for (const e of o.matchExpressions ?? []) {
-    const vals = [...(e.values ?? [])].sort().join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.sort().join(',');
+  const s = formatLabelSelector(sel as LabelSelectorObject);
+  return s === '<none>' ? '' : s;
 }
 
 export interface FieldRequirement {
