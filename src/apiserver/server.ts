@@ -2,9 +2,11 @@
  * Composition of the control plane's API side: registry over the store, HTTP(S) listeners, the namespace
  * controller and the garbage collector. `skiff server` (src/cmd/server.ts) and tests start it from here.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Store } from '../store/types';
 import type { ResourceInfo } from './resource';
 import { Registry } from './registry';
@@ -26,6 +28,11 @@ export interface ApiServerOptions {
   tls?: { cert: string; key: string; port: number; host?: string };
   /** Plain HTTP listener, loopback only. */
   insecurePort?: number;
+  /**
+   * Plain HTTP on a unix socket (mode 0600, bearer token still required) for the in-process clients of
+   * `skiff server` (scheduler, controllers, agent, proxy): no TLS on every request and watch byte.
+   */
+  unixSocket?: string;
   bookmarkIntervalMs?: number;
   /** Run the namespace controller and garbage collector (default true). */
   controllers?: boolean;
@@ -38,6 +45,7 @@ export interface RunningApiServer {
   /** Bound ports (after listen). */
   securePort?: number;
   insecurePort?: number;
+  unixSocket?: string;
   gc?: GarbageCollector;
   close(): Promise<void>;
 }
@@ -69,9 +77,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             }),
         ),
       );
+      if (out.unixSocket) fs.rmSync(out.unixSocket, { force: true });
     },
   };
-  const listen = async (s: http.Server, port: number, host: string): Promise<number> => {
+  const listen = async (s: http.Server, port: number | string, host?: string): Promise<number> => {
     s.on('upgrade', handler.upgrade);
     // Long watches must not be cut by node's default request timeouts.
     s.requestTimeout = 0;
@@ -80,9 +89,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     servers.push(s);
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(port, host, () => (s.off('error', reject), resolve()));
+      if (typeof port === 'string') s.listen(port, () => (s.off('error', reject), resolve()));
+      else s.listen(port, host, () => (s.off('error', reject), resolve()));
     });
-    return (s.address() as AddressInfo).port;
+    return typeof port === 'string' ? 0 : (s.address() as AddressInfo).port;
   };
   if (opts.controllers !== false) await nsc.start();
   else nsc.ready = true;
@@ -93,6 +103,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   }
   if (opts.insecurePort !== undefined) {
     out.insecurePort = await listen(http.createServer(handler.handle), opts.insecurePort, '127.0.0.1');
+  }
+  if (opts.unixSocket) {
+    fs.rmSync(opts.unixSocket, { force: true }); // a previous run's socket file
+    fs.mkdirSync(path.dirname(opts.unixSocket), { recursive: true, mode: 0o700 });
+    const s = http.createServer(handler.handle);
+    // Owner-only from the first instant: create it under a umask that leaves no group/other bits.
+    const mask = process.umask(0o177);
+    try {
+      await listen(s, opts.unixSocket);
+    } finally {
+      process.umask(mask);
+    }
+    out.unixSocket = opts.unixSocket;
   }
   if (opts.controllers !== false) {
     out.gc = new GarbageCollector(registry);

@@ -87,7 +87,7 @@ export class KubeClient {
   constructor(config: ClientConfig) {
     this.config = config;
     this.url = new URL(config.server);
-    const tls = this.url.protocol === 'https:';
+    const tls = this.url.protocol === 'https:' && !config.socketPath;
     this.mod = tls ? https : http;
     // One keep-alive pool; watches hold sockets for a long time, so do not cap the pool.
     this.agent = tls
@@ -107,6 +107,11 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  private target(): http.RequestOptions {
+    if (this.config.socketPath) return { socketPath: this.config.socketPath };
+    return { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port };
   }
 
   private headers(contentType?: string, bodyLen?: number): http.OutgoingHttpHeaders {
@@ -131,9 +136,7 @@ export class KubeClient {
     return new Promise<T>((resolve, reject) => {
       const req = this.mod.request(
         {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port,
+          ...this.target(),
           method,
           path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
           agent: this.agent,
@@ -252,9 +255,7 @@ export class KubeClient {
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.mod.request(
         {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port,
+          ...this.target(),
           method: 'GET',
           path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
           agent: this.agent,

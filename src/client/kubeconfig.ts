@@ -16,6 +16,11 @@ export interface ClientConfig {
   certData?: Buffer;
   keyData?: Buffer;
   insecureSkipTLSVerify?: boolean;
+  /**
+   * Plain HTTP over this unix socket instead of `server` (the socket `skiff server` opens for its own
+   * in-process components); the token is still sent. Never read from a kubeconfig.
+   */
+  socketPath?: string;
   /** Sent as User-Agent; upstream components identify themselves this way. */
   userAgent?: string;
 }

@@ -101,6 +101,8 @@ export interface RunningNode {
 export interface StartNodeOptions {
   dataDir: string;
   kubeconfig: string;
+  /** The API server's unix socket for in-process clients (plain HTTP, token from the kubeconfig). */
+  apiSocket?: string;
   flags: NodeFlags;
   slot: ConnectorSlot;
   log?: (msg: string) => void;
@@ -111,7 +113,7 @@ export interface StartNodeOptions {
 /** Starts the engine, the pods' network and the agent (and the scheduler/controllers unless disabled). */
 export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   const log = o.log ?? ((m: string) => process.stderr.write(`skiff server: ${m}\n`));
-  const [{ EngineDaemon, DEFAULTS }, { PodNetwork }, { NodeAgent }, { AgentConnector }, { ExecManager }, { KubeClient }, { ENGINE_VERSION }, { MetricsSampler }] =
+  const [{ EngineDaemon, DEFAULTS }, { PodNetwork }, { NodeAgent }, { AgentConnector }, { ExecManager }, { KubeClient }, { loadKubeconfig }, { ENGINE_VERSION }, { MetricsSampler }] =
     await Promise.all([
       import('../engine/daemon'),
       import('../agent/network'),
@@ -119,6 +121,7 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
       import('../agent/connector'),
       import('../engine/containers/exec'),
       import('../client/client'),
+      import('../client/kubeconfig'),
       import('../engine/api/routes/system'),
       import('../agent/metrics'),
     ]);
@@ -154,7 +157,7 @@ export async function startNode(o: StartNodeOptions): Promise<RunningNode> {
   });
   containers.setNetworking(network);
   const execs = new ExecManager(containers, { runDir, conmonPath: DEFAULTS.conmonPath, runtimePath: DEFAULTS.runtimePath });
-  const client = KubeClient.fromKubeconfig(o.kubeconfig);
+  const client = o.apiSocket ? new KubeClient({ ...loadKubeconfig(o.kubeconfig), socketPath: o.apiSocket }) : KubeClient.fromKubeconfig(o.kubeconfig);
   const agent = new NodeAgent({
     client,
     nodeName: (o.flags.nodeName ?? os.hostname()).toLowerCase(),

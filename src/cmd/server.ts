@@ -125,6 +125,11 @@ export async function runServer(argv: string[]): Promise<number> {
     import('../apiserver/wiring'),
   ]);
   const creds = loadOrCreateCredentials(flags.dataDir);
+  // The node's in-process clients (scheduler, controllers, agent, proxy) talk plain HTTP over a root-only
+  // unix socket in the run dir: TLS on loopback cost every request and watch event an encryption and a
+  // decryption. Skipped when the path would not fit a sockaddr_un (they then use the HTTPS port).
+  const apiSocket = flags.disableAgent ? undefined : path.join(path.resolve(nodeFlags.runDir ?? nodeMod.defaultRunDir(flags.dataDir)), 'apiserver.sock');
+  const unixSocket = apiSocket && Buffer.byteLength(apiSocket) < 100 ? apiSocket : undefined;
   const store = await openStore({ dataDir: flags.dataDir, endpoint: flags.datastoreEndpoint });
   const server = await startApiServer({
     store,
@@ -134,6 +139,7 @@ export async function runServer(argv: string[]): Promise<number> {
     tokens: () => [creds.adminToken],
     tls: { cert: creds.serverCert, key: creds.serverKey, port: flags.listenPort, host: flags.bindAddress },
     insecurePort: flags.insecurePort,
+    unixSocket,
     nodeConnector: flags.disableAgent ? undefined : slot,
     extensions: wiring.extensions({
       serviceNetwork: {
@@ -158,7 +164,7 @@ export async function runServer(argv: string[]): Promise<number> {
       '',
   );
   // --- node: engine, agent, scheduler, controllers (src/cmd/node.ts) ---
-  const node = flags.disableAgent ? undefined : await nodeMod.startNode({ dataDir: flags.dataDir, kubeconfig: kcPath, flags: nodeFlags, slot, serviceCIDR: flags.serviceCidr });
+  const node = flags.disableAgent ? undefined : await nodeMod.startNode({ dataDir: flags.dataDir, kubeconfig: kcPath, apiSocket: server.unixSocket, flags: nodeFlags, slot, serviceCIDR: flags.serviceCidr });
   // --- end node ---
   let stopping = false;
   const stop = async () => {
