@@ -98,13 +98,22 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
       }
     }
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !failed) {
         const l = todo[next++];
-        pending.push(await fetchLayer(t, ref.path, scope, l, images, progress));
+        try {
+          pending.push(await fetchLayer(t, ref.path, scope, l, images, progress));
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+    // Settle every download before failing, so that the cleanup below sees (and aborts) all of them.
+    const results = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
 
     // Nothing new (the node agent's Always policy asks on every start): no rewrite of the image index.
     const repoDigest = `${fullName(ref)}@${top.digest}`;
