@@ -40,6 +40,19 @@ export function selectorString(sel: Any): string {
 }
 
 /**
+ * The -o wide Containers, Images and (given its help text) Selector columns of a kind with a pod template;
+ * `workload` finds the spec holding `template` and `selector` (a CronJob's is under jobTemplate).
+ */
+export function templateColumns(workload: (o: Any) => Any, selectorHelp?: string): { col: TableColumnDefinition; cell: (o: Any) => unknown }[] {
+  const cols = [
+    { col: CONTAINERS_COL, cell: (o: Any) => containerNames(workload(o)?.template?.spec) },
+    { col: IMAGES_COL, cell: (o: Any) => containerImages(workload(o)?.template?.spec) },
+  ];
+  if (selectorHelp !== undefined) cols.push({ col: SELECTOR_COL(selectorHelp), cell: (o: Any) => selectorString(workload(o)?.selector) });
+  return cols;
+}
+
+/**
  * Builds a complete table (NAME first, AGE at `ageAt` among the kind's own columns) so the resource's
  * `table.complete` is true and the machinery adds nothing.
  */

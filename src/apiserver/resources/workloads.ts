@@ -2,7 +2,7 @@
 import type { FieldCause } from '../../common/errors';
 import type { ResourceInfo } from '../resource';
 import { defaultPodTemplate, validatePodTemplate } from './podspec';
-import { CONTAINERS_COL, IMAGES_COL, SELECTOR_COL, col, containerImages, containerNames, selectorString, table } from './tables';
+import { col, table, templateColumns } from './tables';
 import { clone, deepEqual, humanDuration, setDefault, since } from './util';
 import { formatLabels, selectorMatches } from './labels';
 import { causes, immutable, isDNS1123Subdomain, oneOf, validateLabelSelector, validateNonNegative, validateObjectMeta } from './validation';
@@ -126,9 +126,7 @@ export const deployments: ResourceInfo = {
     { col: col('Ready', 'string', 'Number of the pod with ready state'), cell: deploymentReady },
     { col: col('Up-to-date', 'string', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'), cell: (o) => o.status?.updatedReplicas ?? 0 },
     { col: col('Available', 'string', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'), cell: (o) => o.status?.availableReplicas ?? 0 },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.template?.spec) },
-    { col: SELECTOR_COL('Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'), cell: (o) => selectorString(o.spec?.selector) },
+    ...templateColumns((o) => o.spec, 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'),
   ]),
 };
 
@@ -159,9 +157,7 @@ export const replicasets: ResourceInfo = {
     { col: col('Desired', 'integer', 'Replicas is the number of desired pods.'), cell: (o) => o.spec?.replicas ?? 0 },
     { col: col('Current', 'integer', 'Replicas is the most recently observed number of replicas.'), cell: (o) => o.status?.replicas ?? 0 },
     { col: col('Ready', 'integer', 'The number of ready replicas for this replica set.'), cell: (o) => o.status?.readyReplicas ?? 0 },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.template?.spec) },
-    { col: SELECTOR_COL('Selector is a label query over pods that should match the replica count.'), cell: (o) => selectorString(o.spec?.selector) },
+    ...templateColumns((o) => o.spec, 'Selector is a label query over pods that should match the replica count.'),
   ]),
 };
 
@@ -211,9 +207,7 @@ export const daemonsets: ResourceInfo = {
     { col: col('Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod'), cell: (o) => o.status?.updatedNumberScheduled ?? 0 },
     { col: col('Available', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'), cell: (o) => o.status?.numberAvailable ?? 0 },
     { col: col('Node Selector', 'string', 'NodeSelector is a selector which must be true for the pod to fit on a node.'), cell: (o) => formatLabels(o.spec?.template?.spec?.nodeSelector) },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.template?.spec) },
-    { col: SELECTOR_COL('A label query over pods that are managed by the daemon set.'), cell: (o) => selectorString(o.spec?.selector) },
+    ...templateColumns((o) => o.spec, 'A label query over pods that are managed by the daemon set.'),
   ]),
 };
 
@@ -285,8 +279,7 @@ export const statefulsets: ResourceInfo = {
   },
   table: table([
     { col: col('Ready', 'string', 'Number of the pod with ready state'), cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.template?.spec) },
+    ...templateColumns((o) => o.spec),
   ]),
 };
 
@@ -417,9 +410,7 @@ export const jobs: ResourceInfo = {
     { col: col('Status', 'string', 'Status of the job.'), cell: jobStatus },
     { col: col('Completions', 'string', 'The completion status of the job.'), cell: jobCompletions },
     { col: col('Duration', 'string', 'Time required to complete the job.'), cell: jobDuration },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.template?.spec) },
-    { col: SELECTOR_COL('A label query over pods that should match the pod count.'), cell: (o) => selectorString(o.spec?.selector) },
+    ...templateColumns((o) => o.spec, 'A label query over pods that should match the pod count.'),
   ]),
   fieldSelectors: { 'status.successful': (o: Any) => String(o.status?.succeeded ?? 0) },
 };
@@ -506,9 +497,7 @@ export const cronjobs: ResourceInfo = {
     { col: col('Suspend', 'boolean', 'This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.'), cell: (o) => (o.spec?.suspend === undefined ? '<unset>' : o.spec.suspend ? 'True' : 'False') },
     { col: col('Active', 'integer', 'A list of pointers to currently running jobs.'), cell: (o) => (o.status?.active ?? []).length },
     { col: col('Last Schedule', 'string', 'Information when was the last time the job was successfully scheduled.'), cell: (o) => (o.status?.lastScheduleTime ? since(o.status.lastScheduleTime) : '<none>') },
-    { col: CONTAINERS_COL, cell: (o) => containerNames(o.spec?.jobTemplate?.spec?.template?.spec) },
-    { col: IMAGES_COL, cell: (o) => containerImages(o.spec?.jobTemplate?.spec?.template?.spec) },
-    { col: SELECTOR_COL('A label query over pods that should match the pod count.'), cell: (o) => selectorString(o.spec?.jobTemplate?.spec?.selector) },
+    ...templateColumns((o) => o.spec?.jobTemplate?.spec, 'A label query over pods that should match the pod count.'),
   ]),
 };
 
