@@ -179,6 +179,21 @@ test('skiff pull and push', { skip: !root }, async () => {
   ok(await b.docker('rmi', `${reg.host}/skiff/bb:2`));
 });
 
+test('push -a and pull -a move every tag of a repository', { skip: !root }, async () => {
+  const repo = `${reg.host}/multi/bb`;
+  ok(await a.docker('tag', 'busybox', `${repo}:x`));
+  ok(await a.docker('tag', 'busybox', `${repo}:y`));
+  const pushed = ok(await a.docker('push', '-a', repo));
+  assert.match(pushed, /^x: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+  assert.match(pushed, /^y: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+  const pulled = ok(await b.docker('pull', '-a', repo));
+  assert.match(pulled, /^x: Pulling from multi\/bb$/m);
+  assert.match(pulled, /^y: Pulling from multi\/bb$/m);
+  assert.match(pulled, new RegExp(`^Status: Downloaded newer image for ${repo}$`, 'm'));
+  assert.deepEqual(ok(await b.docker('images', '--format', '{{.Tag}}', repo)).trim().split('\n').sort(), ['x', 'y']);
+  ok(await b.docker('rmi', `${repo}:x`, `${repo}:y`));
+});
+
 test('a layer tampered with in the registry is refused and nothing is left in the store', { skip: !root }, async () => {
   // A second image with its own layer (import), pushed, then its layer blob overwritten on the registry's disk.
   ok(await a.sh(`mkdir -p ${a.dataDir}/../rootfs && echo hostile > ${a.dataDir}/../rootfs/f && tar -C ${a.dataDir}/../rootfs -c f | docker import - ${reg.host}/evil/img:1`));

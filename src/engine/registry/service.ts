@@ -14,6 +14,7 @@ import { readDockerConfig, type Credentials } from './auth';
 import { pull, type Progress, type PullResult } from './pull';
 import { push, type PushedTag } from './push';
 import { isLoopbackHost, RegistryTransport } from './transport';
+import { pullError } from './errors';
 
 export interface RegistryClientOptions {
   /** Non-loopback registry hosts that may be contacted ("*": any). */
@@ -34,6 +35,20 @@ export interface CallOptions {
 export function registryHost(serverAddress: string): string {
   const h = serverAddress.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
   return h === '' || h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+}
+
+/** GET /v2/<name>/tags/list, following `Link: <...>; rel="next"` pages. */
+async function listTags(t: RegistryTransport, path: string): Promise<string[]> {
+  const tags: string[] = [];
+  let next: string | undefined = `/v2/${path}/tags/list`;
+  for (let page = 0; next && page < 100; page++) {
+    const res = await t.request(next, { scope: `repository:${path}:pull` });
+    const body = (await res.json()) as { tags?: string[] | null };
+    tags.push(...(body.tags ?? []));
+    const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
+    next = link ? link[1] : undefined;
+  }
+  return [...new Set(tags)].sort();
 }
 
 export class RegistryClient {
@@ -68,6 +83,34 @@ export class RegistryClient {
     const progress = o.progress ?? (() => {});
     if (!this.allows(ref.domain)) return this.offlinePull(ref, progress);
     return pull(this.images, this.transport(ref.domain, o), ref, progress);
+  }
+
+  /**
+   * Pulls every tag of a repository (`docker pull -a`, or the API's fromImage without a tag, as moby does).
+   * Per-tag lines as usual; one final Status line for the repository.
+   */
+  async pullAllTags(name: string, o: CallOptions = {}): Promise<PullResult[]> {
+    const repo = parseReference(name);
+    const progress = o.progress ?? (() => {});
+    if (!this.allows(repo.domain)) return [this.offlinePull(withDefaultTag(repo), progress)];
+    const t = this.transport(repo.domain, o);
+    let tags: string[];
+    try {
+      await t.ping();
+      tags = await listTags(t, repo.path);
+    } catch (err) {
+      throw pullError(err, familiarName(repo), familiarName(repo));
+    }
+    if (tags.length === 0) throw notFound(`repository ${familiarName(repo)} not found: no tags`);
+    const out: PullResult[] = [];
+    const quiet = (m: Record<string, unknown>) => {
+      if (typeof m.status === 'string' && m.status.startsWith('Status: ')) return;
+      progress(m);
+    };
+    for (const tag of tags) out.push(await pull(this.images, t, { ...repo, tag }, quiet));
+    const fresh = out.some((r) => !r.upToDate);
+    progress({ status: `Status: ${fresh ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(repo)}` });
+    return out;
   }
 
   private readonly inflight = new Map<string, Promise<PullResult>>();

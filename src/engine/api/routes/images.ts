@@ -31,6 +31,7 @@ export interface ImageRouteDeps {
 /** What the routes need of the registry client (structural, so tests may stand in). */
 export interface RegistryApi {
   pull(ref: string, o: RegistryCallOptions): Promise<unknown>;
+  pullAllTags?(name: string, o: RegistryCallOptions): Promise<unknown>;
   push(ref: string, o: RegistryCallOptions): Promise<unknown>;
   login?(serverAddress: string, credentials: Credentials | undefined): Promise<void>;
 }
@@ -184,7 +185,12 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       }
       const registry = deps.registry;
       const credentials = decodeRegistryAuth(header(req.headers['x-registry-auth']));
-      await streamed(res, (write, signal) => registry.pull(ref, { credentials, progress: write, signal }).then(() => undefined));
+      // fromImage naming a repository only, without a tag: every tag (moby's, and `docker pull -a`).
+      const bare = parseReference(ref);
+      const allTags = !bare.tag && !bare.digest && !!registry.pullAllTags;
+      await streamed(res, (write, signal) =>
+        (allTags ? registry.pullAllTags!(ref, { credentials, progress: write, signal }) : registry.pull(ref, { credentials, progress: write, signal })).then(() => undefined),
+      );
       return;
     }
     throw invalid('fromImage or fromSrc is required');
