@@ -1,12 +1,12 @@
-/** images, rmi, tag, history, import, save, load, pull, push, image prune. */
+/** images, rmi, tag, history, import, save, load, image prune. */
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Command, Ctx } from '../command';
+import type { Command } from '../command';
 import { CliError, encRef, forEachArg } from '../command';
 import { ellipsis, formatList, shortId } from '../format';
 import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
-import { displayJsonMessages, normalizeName, pullImage, splitRef } from './pull';
+import { displayJsonMessages, normalizeName, splitRef } from './pull';
 import { goTimeString } from './ps';
 import { pruneCommand } from './prune';
 
@@ -249,54 +249,6 @@ const load: Command = {
   },
 };
 
-const pull: Command = {
-  spec: {
-    usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
-    description: 'Download an image from a registry',
-    minArgs: 1,
-    maxArgs: 1,
-    flags: [
-      { name: 'all-tags', short: 'a', kind: 'bool', help: 'Download all tagged images in the repository' },
-      { name: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
-      { name: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
-    ],
-  },
-  async run(ctx) {
-    const ref = splitRef(ctx.args[0]);
-    if (!ref.tag && !ref.digest && !ctx.v['all-tags'] && !ctx.v.quiet) ctx.out('Using default tag: latest\n');
-    await pullImage({ ...ctx, err: ctx.out } as Ctx, ctx.args[0], Boolean(ctx.v.quiet));
-    if (ctx.v.quiet) {
-      const { name, tag: t, digest } = splitRef(ctx.args[0]);
-      ctx.out(`${name}${digest ? '@' + digest : ':' + (t ?? 'latest')}\n`);
-    }
-    return 0;
-  },
-};
-
-const push: Command = {
-  spec: {
-    usage: 'push [OPTIONS] NAME[:TAG]',
-    description: 'Upload an image to a registry',
-    minArgs: 1,
-    maxArgs: 1,
-    flags: [
-      { name: 'all-tags', short: 'a', kind: 'bool', help: 'Push all tags of an image to the repository' },
-      { name: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
-    ],
-  },
-  async run(ctx) {
-    const { name, tag: t } = splitRef(ctx.args[0]);
-    if (!t && !ctx.v['all-tags'] && !ctx.v.quiet) ctx.out('Using default tag: latest\n');
-    const res = await ctx.client.request('POST', `/images/${encRef(normalizeName(name))}/push`, {
-      query: { tag: ctx.v['all-tags'] ? undefined : (t ?? 'latest') },
-      headers: { 'X-Registry-Auth': 'e30=' },
-    });
-    await displayJsonMessages(ctx, res, Boolean(ctx.v.quiet));
-    if (ctx.v.quiet) ctx.out(ctx.args[0] + '\n');
-    return 0;
-  },
-};
-
 const imagePrune = pruneCommand({
   what: 'image',
   description: 'Remove unused images',
@@ -306,4 +258,5 @@ const imagePrune = pruneCommand({
   impliedFilter: (all) => `dangling=${all ? 'false' : 'true'}`,
 });
 
-export const commands: Record<string, Command> = { images, rmi, tag, history, import: importCmd, save, load, pull, push, 'image prune': imagePrune };
+// pull and push live in ../pull-push.ts (with the client's registry credentials).
+export const commands: Record<string, Command> = { images, rmi, tag, history, import: importCmd, save, load, 'image prune': imagePrune };
