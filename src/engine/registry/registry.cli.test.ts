@@ -73,6 +73,9 @@ test('docker push, rmi, pull: the digest is stable and RepoDigests name it', { s
   assert.deepEqual(JSON.parse(digests), [`${reg.host}/test/bb@${pushedDigest}`]);
   // Pushing again: every blob is already there.
   assert.match(ok(await a.docker('push', ref)), /: Layer already exists$/m);
+  // Into another repository of the same registry: the layer is mounted, not uploaded again.
+  ok(await a.docker('tag', 'busybox', `${reg.host}/mounted/bb:1`));
+  assert.match(ok(await a.docker('push', `${reg.host}/mounted/bb:1`)), /^[a-f0-9]{12}: Mounted from test\/bb$/m);
 
   const pulled = ok(await b.docker('pull', ref));
   assert.match(pulled, /^1: Pulling from test\/bb$/m);
