@@ -1,7 +1,7 @@
 /**
- * Docker Engine API image routes: list, inspect, history, tag, remove, prune, import, load, save, and pull
- * (no registry client yet: a Docker-format "pull access denied" so `docker run unknown` fails cleanly).
- * Translation only; the image service does the work.
+ * Docker Engine API image routes: list, inspect, history, tag, remove, prune, import, load, save, and the
+ * registry verbs pull, push and login (/auth), which the registry client (src/engine/registry) carries out.
+ * Translation only; the image service and the registry client do the work.
  */
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
