@@ -269,6 +269,9 @@ test('detached container: ps, logs, exec, inspect, stats, top, stop, rm', opts, 
   await same('inspect', '-f', '{{.State.Status}}', 'skiff-cli-web2');
   await ok('start', 'skiff-cli-web2');
   await same('inspect', '-f', '{{.State.Running}}', 'skiff-cli-web2');
+  const restart = await ok('restart', '-t', '1', 'skiff-cli-web2');
+  assert.equal(restart.stdout, 'skiff-cli-web2\n');
+  await same('inspect', '-f', '{{.State.Running}} {{.RestartCount}}', 'skiff-cli-web2');
   const kill = await ok('kill', '-s', 'KILL', 'skiff-cli-web2');
   assert.equal(kill.stdout, 'skiff-cli-web2\n');
   await same('wait', 'skiff-cli-web2');

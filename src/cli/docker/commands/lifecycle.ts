@@ -12,6 +12,15 @@ async function post(ctx: Ctx, path: string, query?: Record<string, string | numb
 
 const containers = 'CONTAINER [CONTAINER...]';
 
+/** stop and restart: the same flags (-t, or the hidden --timeout, and -s) sent to /containers/{id}/<verb>. */
+function stopOrRestart(ctx: Ctx, verb: 'stop' | 'restart'): Promise<number> {
+  return forEachArg(ctx, async (c) => {
+    const t = ctx.flags.changed.has('time') ? ctx.v.time : ctx.flags.changed.has('timeout') ? ctx.v.timeout : undefined;
+    await post(ctx, `/containers/${enc(c)}/${verb}`, { t, signal: ctx.v.signal });
+    return c;
+  });
+}
+
 const stop: Command = {
   spec: {
     usage: `stop [OPTIONS] ${containers}`,
@@ -23,22 +32,12 @@ const stop: Command = {
       { name: 'timeout', kind: 'int', hidden: true },
     ],
   },
-  run: (ctx) =>
-    forEachArg(ctx, async (c) => {
-      const t = ctx.flags.changed.has('time') ? ctx.v.time : ctx.flags.changed.has('timeout') ? ctx.v.timeout : undefined;
-      await post(ctx, `/containers/${enc(c)}/stop`, { t, signal: ctx.v.signal });
-      return c;
-    }),
+  run: (ctx) => stopOrRestart(ctx, 'stop'),
 };
 
 const restart: Command = {
   spec: { ...stop.spec, usage: `restart [OPTIONS] ${containers}`, description: 'Restart one or more containers' },
-  run: (ctx) =>
-    forEachArg(ctx, async (c) => {
-      const t = ctx.flags.changed.has('time') ? ctx.v.time : ctx.flags.changed.has('timeout') ? ctx.v.timeout : undefined;
-      await post(ctx, `/containers/${enc(c)}/restart`, { t, signal: ctx.v.signal });
-      return c;
-    }),
+  run: (ctx) => stopOrRestart(ctx, 'restart'),
 };
 
 const kill: Command = {
