@@ -39,7 +39,6 @@ export interface PortForwardOptions {
   dial?(port: number): net.Socket;
 }
 
-
 // ws refuses "SPDY/3.1+portforward.k8s.io" in Sec-WebSocket-Protocol ('/' is not an RFC 7230 token
 // character), so the request's header is swapped for this token and the real name is echoed back.
 const TUNNEL_ALIAS = 'skiff-spdy-portforward';
@@ -104,7 +103,7 @@ export function servePortForward(session: SpdySession, target: PortForwardTarget
       return;
     }
     // Clients before requestID paired by order: the data stream follows its error stream (ids step by 2).
-    const rid = s.header('requestid') ?? String(type === 'data' ? s.id - 2 : s.id);
+    const rid = s.header('requestid') ?? `stream-${type === 'data' ? s.id - 2 : s.id}`;
     let p = pairs.get(rid);
     if (!p) {
       p = {
