@@ -6,7 +6,7 @@
  */
 import { SkiffError, invalid } from '../../common/errors';
 import { sha256, shortId } from '../images/digest';
-import { hostArch, type Descriptor, type Index } from '../images/oci';
+import { hostArch, type Descriptor, type ImageConfigBlob } from '../images/oci';
 import { familiarName, familiarString, fullName, parseReference, referenceString, type Reference } from '../images/reference';
 import type { ImageService } from '../images/service';
 import type { PendingBlob } from '../images/content';
@@ -35,7 +35,14 @@ async function readLimited(res: Response, what: string): Promise<Buffer> {
   return buf;
 }
 
-export async function pull(images: ImageService, t: RegistryTransport, ref: Reference, progress: Progress): Promise<PullResult> {
+/** An explicit platform (`docker pull --platform os/arch`); default linux/<host arch>. */
+export interface Platform {
+  os: string;
+  architecture: string;
+}
+
+export async function pull(images: ImageService, t: RegistryTransport, ref: Reference, progress: Progress, platform?: Platform): Promise<PullResult> {
+  const want: Platform = platform ?? { os: 'linux', architecture: hostArch() };
   const name = familiarName(ref);
   const display = familiarString(ref);
   const scope = `repository:${ref.path}:pull`;
@@ -55,7 +62,7 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     let cur = top;
     for (let depth = 0; cur.doc.kind === 'index'; depth++) {
       if (depth > 2) throw invalid('nested manifest lists are too deep');
-      const pick = pickFor(cur.doc.index);
+      const pick = pickPlatform(cur.doc.index, want.os, want.architecture);
       cur = await fetchDoc(pick.digest, pick.digest);
     }
     if (cur.doc.kind !== 'manifest') throw invalid('no image manifest');
@@ -81,6 +88,16 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
       if (sha256(config) !== manifest.config.digest) throw invalid(`image config verification failed for digest ${manifest.config.digest}`);
     }
     touched.push(manifest.config.digest);
+    if (platform) {
+      // A single-platform image asked for with --platform must be that platform (moby's check).
+      const cfg = JSON.parse(config.toString('utf8')) as ImageConfigBlob;
+      if (cfg.os !== want.os || cfg.architecture !== want.architecture) {
+        throw new SkiffError(
+          'NotFound',
+          `image with reference ${display} was found but does not match the specified platform: wanted ${want.os}/${want.architecture}, actual: ${cfg.os}/${cfg.architecture}`,
+        );
+      }
+    }
 
     // Layers: present ones are skipped; the others stream into the store, PARALLEL at a time.
     const layers = manifest.layers;
@@ -139,10 +156,6 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     await images.dropUnreferenced(touched).catch(() => {});
     throw pullError(err, name, display);
   }
-}
-
-function pickFor(index: Index): Descriptor {
-  return pickPlatform(index, 'linux', hostArch());
 }
 
 /** Streams one layer blob into the content store (not yet visible), reporting progress; verifies digest and size. */

@@ -116,6 +116,9 @@ test('missing tags and repositories, unreachable registries: Docker\'s errors, n
   const runMissing = await b.docker('run', '--rm', `${reg.host}/test/bb:nope`, 'true');
   assert.equal(runMissing.code, 125);
   assert.match(runMissing.stderr, /manifest for .*test\/bb:nope not found: manifest unknown: manifest unknown/);
+  const arm = await b.docker('pull', '--platform', 'linux/arm64', `${reg.host}/test/bb:1`);
+  assert.equal(arm.code, 1);
+  assert.match(arm.stderr, new RegExp(`image with reference ${reg.host}/test/bb:1 was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64`));
   const closed = await freePort();
   const refused = await b.docker('pull', `127.0.0.1:${closed}/x/y:1`);
   assert.equal(refused.code, 1);
@@ -161,6 +164,9 @@ test('an image pushed by skopeo (gzip layers) and an OCI index pull and run', { 
   assert.match(pulled, new RegExp(`^Digest: ${indexDigest}$`, 'm'));
   const rd = JSON.parse(ok(await b.docker('image', 'inspect', '--format', '{{json .RepoDigests}}', `${reg.host}/foreign/bb:multi`)));
   assert.ok(rd.includes(`${reg.host}/foreign/bb@${indexDigest}`), JSON.stringify(rd));
+  const arm = await b.docker('pull', '--platform', 'linux/arm64', `${reg.host}/foreign/bb:multi`);
+  assert.equal(arm.code, 1);
+  assert.match(arm.stderr, /no matching manifest for linux\/arm64 in the manifest list entries/);
   ok(await b.docker('rmi', `${reg.host}/foreign/bb:1`, `${reg.host}/foreign/bb:multi`));
 });
 

@@ -11,7 +11,7 @@ import { notFound, SkiffError } from '../../common/errors';
 import { familiarName, familiarString, parseReference, withDefaultTag, type Reference } from '../images/reference';
 import type { ImageService } from '../images/service';
 import { readDockerConfig, type Credentials } from './auth';
-import { pull, type Progress, type PullResult } from './pull';
+import { pull, type Platform, type Progress, type PullResult } from './pull';
 import { push, type PushedTag } from './push';
 import { isLoopbackHost, RegistryTransport } from './transport';
 import { pullError } from './errors';
@@ -27,6 +27,8 @@ export interface RegistryClientOptions {
 
 export interface CallOptions {
   credentials?: Credentials;
+  /** "os/arch[/variant]" (docker pull --platform). */
+  platform?: string;
   progress?: Progress;
   signal?: AbortSignal;
 }
@@ -35,6 +37,14 @@ export interface CallOptions {
 export function registryHost(serverAddress: string): string {
   const h = serverAddress.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
   return h === '' || h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
+}
+
+/** "linux/amd64[/v2]" → os and architecture; empty → undefined (the host's). */
+export function parsePlatform(s: string | undefined): Platform | undefined {
+  if (!s) return undefined;
+  const [os, architecture] = s.toLowerCase().split('/');
+  if (!os || !architecture) throw new SkiffError('InvalidArgument', `invalid platform "${s}": expected os/arch`);
+  return { os, architecture: architecture === 'x86_64' || architecture === 'x86-64' ? 'amd64' : architecture === 'aarch64' ? 'arm64' : architecture };
 }
 
 /** GET /v2/<name>/tags/list, following `Link: <...>; rel="next"` pages. */
@@ -82,7 +92,7 @@ export class RegistryClient {
     const ref = withDefaultTag(parseReference(refString));
     const progress = o.progress ?? (() => {});
     if (!this.allows(ref.domain)) return this.offlinePull(ref, progress);
-    return pull(this.images, this.transport(ref.domain, o), ref, progress);
+    return pull(this.images, this.transport(ref.domain, o), ref, progress, parsePlatform(o.platform));
   }
 
   /**
@@ -107,7 +117,7 @@ export class RegistryClient {
       if (typeof m.status === 'string' && m.status.startsWith('Status: ')) return;
       progress(m);
     };
-    for (const tag of tags) out.push(await pull(this.images, t, { ...repo, tag }, quiet));
+    for (const tag of tags) out.push(await pull(this.images, t, { ...repo, tag }, quiet, parsePlatform(o.platform)));
     const fresh = out.some((r) => !r.upToDate);
     progress({ status: `Status: ${fresh ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(repo)}` });
     return out;

@@ -38,6 +38,8 @@ export interface RegistryApi {
 
 export interface RegistryCallOptions {
   credentials?: Credentials;
+  /** docker pull --platform. */
+  platform?: string;
   progress: (msg: Record<string, unknown>) => void;
   signal?: AbortSignal;
 }
@@ -188,8 +190,9 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       // fromImage naming a repository only, without a tag: every tag (moby's, and `docker pull -a`).
       const bare = parseReference(ref);
       const allTags = !bare.tag && !bare.digest && !!registry.pullAllTags;
+      const platform = query.get('platform') || undefined;
       await streamed(res, (write, signal) =>
-        (allTags ? registry.pullAllTags!(ref, { credentials, progress: write, signal }) : registry.pull(ref, { credentials, progress: write, signal })).then(() => undefined),
+        (allTags ? registry.pullAllTags!(ref, { credentials, platform, progress: write, signal }) : registry.pull(ref, { credentials, platform, progress: write, signal })).then(() => undefined),
       );
       return;
     }
