@@ -22,6 +22,7 @@ import type { ContainerNetworking, PortBinding, SandboxResult } from '../../netw
 import type { ImageLookup, Snapshotter } from '../images/types';
 import { conmonCreate } from '../runtime/conmon';
 import { ExitWatcher } from '../runtime/exits';
+import { Launcher } from '../runtime/launcher';
 import { Runc } from '../runtime/runc';
 import { buildSpec, capsFromMask, type OciSpec } from '../runtime/spec';
 import { oomKilled, readStats, removeCgroups, systemCpuUsage, type CgroupStats } from '../runtime/cgroups';
@@ -122,6 +123,8 @@ export class ContainerManager {
   private readonly nofileHard = nofileHardLimit();
   private readonly hostCaps = hostCapabilities();
   private readonly swapAccounting = fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+  /** Starts conmon without forking this (large) process; see runtime/launcher.ts. */
+  private readonly launcher = process.env.SKIFF_NO_LAUNCHER ? undefined : new Launcher();
   private closed = false;
 
   constructor(readonly opts: ContainerManagerOptions) {
@@ -362,7 +365,7 @@ export class ContainerManager {
         await this.opts.snapshotter.mount(id, rootfs);
         undo.push(() => this.opts.snapshotter.unmount(rootfs));
       }
-      const [network] = await Promise.all([networkP, fsp.rm(path.join(dataDir, 'persist', 'oom'), { force: true })]);
+      const [network] = await Promise.all([networkP, fsp.unlink(path.join(dataDir, 'persist', 'oom')).catch(() => undefined)]);
       if (rec.Skiff.network) undo.push(() => this.teardownNetwork(rec));
       const user = resolveUser(layers, rec.Config.User);
       rec.Skiff.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
@@ -601,7 +604,6 @@ export class ContainerManager {
       FinishedAt: nowIso(),
     } satisfies Partial<ContainerState>);
     if (rec.State.Health) rec.State.Health.Status = 'unhealthy';
-    const cleanup = this.cleanupRuntime(rec);
     if (oom) this.event('oom', rec);
     this.event('die', rec, { exitCode: String(code) });
     let policy;
@@ -623,7 +625,9 @@ export class ContainerManager {
     }
     // An AutoRemove container is about to go: no point persisting its last state or waiting for cleanup.
     const autoRemove = !restart && !!rec.HostConfig.AutoRemove && !live.removed;
-    if (!autoRemove) await Promise.all([cleanup, this.save(live)]);
+    // Its runtime leftovers are collected after the removal is answered (they would compete with it for
+    // the thread pool); anyone else's before the exit is reported, so a restart finds a clean slate.
+    if (!autoRemove) await Promise.all([this.cleanupRuntime(rec), this.save(live)]);
     const waiters = live.exitWaiters.splice(0);
     waiters.forEach((w) => w(code));
     if (restart) {
@@ -644,7 +648,7 @@ export class ContainerManager {
         });
       }, live.backoffMs);
     } else if (autoRemove) {
-      await this.removeLocked(live, { volumes: true }, cleanup).catch(() => undefined);
+      await this.removeLocked(live, { volumes: true }, () => this.cleanupRuntime(rec)).catch(() => undefined);
     }
   }
 
@@ -805,7 +809,7 @@ export class ContainerManager {
     });
   }
 
-  private async removeLocked(live: Live, opts: { volumes?: boolean }, runtimeCleanup?: Promise<void>): Promise<void> {
+  private async removeLocked(live: Live, opts: { volumes?: boolean }, runtimeCleanup?: () => Promise<void>): Promise<void> {
     const rec = live.rec;
     live.removed = true;
     live.health?.stop();
@@ -813,7 +817,7 @@ export class ContainerManager {
     this.names.delete(rec.Name.slice(1));
     // Once the record is gone the container does not exist, even across a crash: recover() collects
     // whatever runtime leftovers (snapshot, bundle, runc state, cgroups) have no record.
-    await this.store.remove(rec.Id);
+    await this.store.forget(rec.Id);
     if (opts.volumes)
       for (const m of rec.Mounts)
         if (m.Anonymous && m.Name && this.usersOfVolume(m.Name).every((u) => u === rec.Id))
@@ -823,9 +827,10 @@ export class ContainerManager {
     live.removedWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
     live.exitWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
     const collect = (async () => {
-      await runtimeCleanup?.catch(() => undefined);
+      await runtimeCleanup?.().catch(() => undefined);
       await this.opts.snapshotter.unmount(path.join(this.bundleDir(rec.Id), 'rootfs')).catch(() => undefined);
       await Promise.all([
+        this.store.remove(rec.Id).catch(() => undefined),
         this.opts.snapshotter.remove(rec.Id).catch(() => undefined),
         fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true }).catch(() => undefined),
         fsp.rm(this.runc.stateDir(rec.Id), { recursive: true, force: true }).catch(() => undefined),
@@ -1040,6 +1045,7 @@ export class ContainerManager {
    */
   async recover(): Promise<void> {
     this.exits.start();
+    this.launcher?.warm();
     const records = this.store.loadAll();
     for (const rec of records) {
       const live: Live = { rec, lock: Promise.resolve(), exitWaiters: [], removedWaiters: [], backoffMs: 0, startedAtMs: Date.parse(rec.State.StartedAt) || Date.now() };
@@ -1120,6 +1126,7 @@ export class ContainerManager {
   close(): void {
     this.closed = true;
     this.exits.stop();
+    this.launcher?.close();
     // The per-engine cgroup parent goes away when no container is left in it (rmdir refuses otherwise).
     void removeCgroups(`/${this.cgroupParent}`);
     for (const live of this.live.values()) {

@@ -38,6 +38,18 @@ export class ContainerStore {
     return out;
   }
 
+  /**
+   * Makes the container not exist any more, in one unlink of its record: a directory without a record is
+   * removed by loadAll() after a crash, and by remove() right after. Removing the whole directory first (a
+   * dozen file operations) cost 10–20 ms on the `docker run --rm` exit path.
+   */
+  async forget(id: string): Promise<void> {
+    // unlink, not fs.rm: rm lstats first (another thread-pool round trip).
+    await fsp.unlink(path.join(this.dir(id), 'config.v2.json')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
   async remove(id: string): Promise<void> {
     await fsp.rm(this.dir(id), { recursive: true, force: true });
   }

@@ -10,7 +10,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import path from 'node:path';
 import { internal, invalid } from '../../common/errors';
+import type { Launcher } from './launcher';
 
 export interface ConmonCommon {
   conmonPath: string;
@@ -72,9 +74,29 @@ function commonArgs(o: ConmonCommon): string[] {
   return args;
 }
 
-/** Starts conmon, which runs `runc create`; resolves once the container exists (its init waits for `runc start`). */
-export function conmonCreate(o: ConmonCommon): Promise<ConmonHandle> {
-  return launch(o, commonArgs(o));
+/**
+ * Starts conmon, which runs `runc create`; resolves once the container exists (its init waits for `runc start`).
+ * With a launcher, conmon is started by its helper instead of a fork of this process (see launcher.ts).
+ */
+export async function conmonCreate(o: ConmonCommon, launcher?: Launcher): Promise<ConmonHandle> {
+  if (!launcher) return launch(o, commonArgs(o));
+  if (o.bundle.length + '/attach'.length >= 108) throw invalid(`attach socket path too long under ${o.bundle}`);
+  const r = await launcher
+    .launch({
+      argv: [o.conmonPath, ...commonArgs(o)],
+      // conmon writes an `oom` marker into its working directory on an OOM kill: run it in the bundle.
+      cwd: o.bundle,
+      env: { _OCI_SYNCPIPE: '3' },
+      errFile: path.join(o.bundle, 'conmon.err'),
+    })
+    .catch((err: Error) => {
+      throw internal(`cannot run conmon: ${err.message}`, err);
+    });
+  if (r.line === undefined) throw internal(`conmon exited without reporting a pid: ${r.stderr.trim() || 'no message'}`);
+  const msg = parseSync(r.line);
+  if (msg.data < 0 || msg.message) throw runtimeError(msg.message ?? `conmon reported ${msg.data}`);
+  // conmon keeps the sync pipe for an exec's exit code only; a container's exit comes through the exit dir.
+  return { pid: msg.data, exit: Promise.resolve(undefined) };
 }
 
 /** Starts conmon in exec mode (`runc exec --detach --process spec`); resolves once the process runs. */
@@ -154,13 +176,16 @@ async function* lines(stream: Readable): AsyncGenerator<{ data: number; message?
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i).trim();
       buf = buf.slice(i + 1);
-      if (!line) continue;
-      try {
-        yield JSON.parse(line) as { data: number; message?: string };
-      } catch {
-        // conmon escapes messages; anything unparsable is reported verbatim
-        yield { data: -1, message: line };
-      }
+      if (line) yield parseSync(line);
     }
+  }
+}
+
+function parseSync(line: string): { data: number; message?: string } {
+  try {
+    return JSON.parse(line) as { data: number; message?: string };
+  } catch {
+    // conmon escapes messages; anything unparsable is reported verbatim
+    return { data: -1, message: line.trim() };
   }
 }

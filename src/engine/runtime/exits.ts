@@ -56,7 +56,10 @@ export class ExitWatcher {
   }
 
   async clear(id: string): Promise<void> {
-    await fsp.rm(path.join(this.dir, id), { force: true });
+    // unlink, not fs.rm (which lstats first: one more thread-pool round trip on the start path).
+    await fsp.unlink(path.join(this.dir, id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   private async check(id: string): Promise<void> {

@@ -1,0 +1,166 @@
+/**
+ * The launch helper (launcher.ts): answers every launch with the program's first sync line, survives many
+ * launches, recovers when the helper dies (a job in flight still answers), and what it starts outlives a
+ * kill -9 of the process that owns the launcher.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Launcher } from './launcher';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-launcher-'));
+const started: number[] = [];
+
+after(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const errFile = (n: string | number) => path.join(tmp, `err-${n}`);
+
+/** Running (a zombie counts as dead). */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function until(fn: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('reports the sync line, stderr on failure, long lines, and passes arguments, env and cwd verbatim', async () => {
+  const l = new Launcher();
+  try {
+    const odd = `it's "quoted" $HOME \`x\` \\ ;|&`;
+    const r = await l.launch({
+      argv: ['sh', '-c', 'printf "%s|%s|%s|%s\\n" "$1" "$PWD" "$SYNCVAR" "$_OCI_X" >&3', 'sh', odd],
+      cwd: tmp,
+      env: { SYNCVAR: 'v a l', _OCI_X: "o'k" },
+      errFile: errFile('a'),
+    });
+    assert.equal(r.line, `${odd}|${tmp}|v a l|o'k`);
+    const f = await l.launch({ argv: ['sh', '-c', 'echo "no such thing" >&2; exit 3'], cwd: tmp, errFile: errFile('b') });
+    assert.equal(f.line, undefined);
+    assert.equal(f.stderr, 'no such thing\n');
+    const long = await l.launch({ argv: ['sh', '-c', 'head -c 6000 /dev/zero | tr "\\0" x >&3; echo >&3'], cwd: tmp, errFile: errFile('c') });
+    assert.equal(long.line, 'x'.repeat(6000));
+    const missing = await l.launch({ argv: ['/nonexistent/prog'], cwd: tmp, errFile: errFile('d') });
+    assert.equal(missing.line, undefined);
+    assert.match(missing.stderr, /No such file/);
+    const badCwd = await l.launch({ argv: ['true'], cwd: path.join(tmp, 'nope'), errFile: errFile('e') });
+    assert.equal(badCwd.line, undefined);
+  } finally {
+    l.close();
+  }
+});
+
+test('a job the helper had not started yet when it died is run by the next helper', async () => {
+  const l = new Launcher();
+  try {
+    l.warm();
+    const first = l.pid!;
+    // Stop the helper so it cannot read the job, then kill it: the job is still in its pipe.
+    process.kill(first, 'SIGSTOP');
+    const job = l.launch({ argv: ['sh', '-c', `echo '{"data": 5}' >&3`], cwd: '/', errFile: errFile('h') });
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(first, 'SIGKILL');
+    assert.equal((await job).line, '{"data": 5}');
+    assert.notEqual(l.pid, first);
+  } finally {
+    l.close();
+  }
+});
+
+test('survives many launches, one after another and concurrent, with one helper', async () => {
+  const l = new Launcher();
+  try {
+    l.warm();
+    const pid = l.pid;
+    assert.ok(pid);
+    for (let i = 0; i < 150; i++) {
+      const r = await l.launch({ argv: ['sh', '-c', `echo '{"data": ${i}}' >&3`], cwd: '/', errFile: errFile(`s${i}`) });
+      assert.equal(r.line, `{"data": ${i}}`);
+    }
+    const rs = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        l.launch({ argv: ['sh', '-c', `sleep 0.0$((${i} % 5)); echo '{"data": ${i}}' >&3`], cwd: '/', errFile: errFile(`c${i}`) }),
+      ),
+    );
+    rs.forEach((r, i) => assert.equal(r.line, `{"data": ${i}}`));
+    assert.equal(l.pid, pid);
+  } finally {
+    l.close();
+  }
+});
+
+test('a dead helper is replaced; a job in flight when it died still answers', async () => {
+  const l = new Launcher();
+  try {
+    l.warm();
+    const first = l.pid!;
+    // This job waits for a file before it reports: kill the helper meanwhile.
+    const gate = path.join(tmp, 'gate');
+    const running = path.join(tmp, 'running');
+    const inFlight = l.launch({
+      argv: ['sh', '-c', `touch ${running}; while [ ! -e ${gate} ]; do sleep 0.05; done; echo '{"data": 42}' >&3`],
+      cwd: '/',
+      errFile: errFile('f'),
+    });
+    await until(() => fs.existsSync(running));
+    process.kill(first, 'SIGKILL');
+    await until(() => !alive(first));
+    const next = await l.launch({ argv: ['sh', '-c', `echo '{"data": 7}' >&3`], cwd: '/', errFile: errFile('g') });
+    assert.equal(next.line, '{"data": 7}');
+    assert.notEqual(l.pid, first);
+    fs.writeFileSync(gate, '');
+    assert.equal((await inFlight).line, '{"data": 42}');
+  } finally {
+    l.close();
+  }
+});
+
+test('what it starts outlives a kill -9 of the process that owns the launcher', { timeout: 60_000 }, async () => {
+  // A child Node process launches a daemon (setsid, like conmon) and is then killed with SIGKILL.
+  const script = `
+    const { Launcher } = require(${JSON.stringify(path.join(__dirname, 'launcher.js'))});
+    const l = new Launcher();
+    l.launch({ argv: ['sh', '-c', 'setsid sh -c "echo \\\\$\\\\$ >&3; exec sleep 120" &'], cwd: '/', errFile: ${JSON.stringify(errFile('k'))} })
+      .then((r) => { console.log(r.line + ' ' + l.pid); setInterval(() => {}, 1000); });
+  `;
+  const owner = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    owner.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    owner.on('exit', () => reject(new Error(`owner exited: ${out}`)));
+  });
+  const [daemon, helper] = line.split(' ').map(Number);
+  started.push(daemon, helper);
+  assert.ok(alive(daemon));
+  owner.kill('SIGKILL');
+  await new Promise((r) => owner.once('exit', r));
+  // The helper sees its stdin close and ends; the daemon lives on, in its own session.
+  await until(() => !alive(helper));
+  assert.ok(alive(daemon), 'the daemon died with its launcher');
+  const sid = Number(fs.readFileSync(`/proc/${daemon}/stat`, 'utf8').split(') ')[1].split(' ')[3]);
+  assert.equal(sid, daemon);
+});

@@ -1,0 +1,226 @@
+/**
+ * Starts self-daemonizing monitors (conmon) through one long-lived `bash` helper instead of spawning each
+ * from the engine's own process.
+ *
+ * Why: Node spawns by fork()ing the calling process; a fork of the engine (70+ MB resident, far more when the
+ * agent and API server share the process) blocks the event loop for 5–28 ms on this VM, and sits on the
+ * critical path of every container start. A fork of a small bash is nearly free and runs on its own CPU.
+ * (src/agent/shell.ts does the same for the agent's host commands.)
+ *
+ * What is run must daemonize itself (conmon double-forks and calls setsid), so nothing it leaves behind is a
+ * child of the helper or of the engine: it outlives both, a kill -9 included. The helper only waits for the
+ * first line on the program's sync pipe (fd 3, conmon's `_OCI_SYNCPIPE`), which for conmon is the container
+ * pid or an error, and answers with it.
+ *
+ * Protocol (no files on success): the job goes down the helper's stdin as "<id> <length>\n<script>"; the helper
+ * acknowledges it ("<id> +") and runs it in a background subshell (bash reaps its background jobs), which
+ * answers one line on stdout:
+ *   "<id> sync <first sync line>"   the program reported (a line shorter than 3500 bytes)
+ *   "<id> long"                     the same, but the line is long: it was written to the error file instead
+ *   "<id> fail"                     the sync pipe closed without a line: the error file holds stderr
+ * Lines stay under PIPE_BUF, so answers of concurrent jobs never interleave.
+ *
+ * If the helper dies, the next launch starts a new one. A job it had started keeps its own copy of the helper's
+ * stdout and still answers through it; a job it had not read yet (no acknowledgement) is given to the new one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fsp from 'node:fs/promises';
+
+const LOOP = `while IFS=' ' read -r id n; do
+  IFS= read -r -d '' -N "$n" job
+  printf '%s +\n' "$id"
+  { eval "$job"; } </dev/null 2>/dev/null &
+done
+`;
+
+/** The longest sync line answered inline (the answer stays under PIPE_BUF = 4096 bytes). */
+const INLINE_MAX = 3500;
+
+export interface LaunchOptions {
+  /** Program and arguments (the program must daemonize and report on fd 3). */
+  argv: string[];
+  /** Working directory of the program. */
+  cwd: string;
+  /** Extra environment for the program (on top of the engine's at the helper's start). */
+  env?: Record<string, string>;
+  /** Where the program's stderr goes (read on failure); also carries a long sync line. */
+  errFile: string;
+}
+
+export interface LaunchResult {
+  /** The first line the program wrote on its sync pipe; undefined if the pipe closed first. */
+  line?: string;
+  /** The program's stderr when it reported nothing. */
+  stderr: string;
+}
+
+/** Single-quotes a word for sh. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The job script for one launch (pure: tested on its own). */
+export function launchScript(id: number, o: LaunchOptions): string {
+  const env = Object.entries(o.env ?? {})
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${k}`);
+      return `${k}=${shq(v)} `;
+    })
+    .join('');
+  const err = shq(o.errFile);
+  return [
+    `cd ${shq(o.cwd)} || { printf '%s fail\\n' ${id}; exit; }`,
+    // The program's fd 3 is the write end of a pipe whose read end this subshell keeps as its own fd 3.
+    `exec 3< <(${env}exec ${o.argv.map(shq).join(' ')} 3>&1 >/dev/null 2>${err} </dev/null)`,
+    `if IFS= read -r line <&3; then`,
+    `  if [ \${#line} -lt ${INLINE_MAX} ]; then printf '%s sync %s\\n' ${id} "$line"; else printf '%s\\n' "$line" >${err}; printf '%s long\\n' ${id}; fi`,
+    `else printf '%s fail\\n' ${id}; fi`,
+    '',
+  ].join('\n');
+}
+
+interface Job {
+  resolve: (r: LaunchResult) => void;
+  reject: (e: Error) => void;
+  errFile: string;
+  script: string;
+  /** The helper the job was last given to. */
+  helper: ChildProcess;
+  /** That helper read it and started it (its "<id> +" line came). */
+  acked: boolean;
+  sends: number;
+}
+
+/** How often a job is given to a new helper when the one holding it dies before starting it. */
+const MAX_SENDS = 3;
+/** After a helper's exit, how long its last lines may take to be read before unacknowledged jobs are resent. */
+const EXIT_GRACE_MS = 50;
+
+export class Launcher {
+  private child?: ChildProcess;
+  private seq = 0;
+  private readonly jobs = new Map<number, Job>();
+  private closed = false;
+  /** Helpers known to be gone whose 'exit' may not have been seen yet: never written to again. */
+  private readonly dead = new WeakSet<ChildProcess>();
+
+  /** Runs the program through the helper; resolves with its first sync line (or its stderr if none). */
+  launch(o: LaunchOptions): Promise<LaunchResult> {
+    if (this.closed) return Promise.reject(new Error('launcher closed'));
+    const id = ++this.seq;
+    const script = launchScript(id, o);
+    return new Promise<LaunchResult>((resolve, reject) => {
+      const job: Job = { resolve, reject, errFile: o.errFile, script, helper: undefined!, acked: false, sends: 0 };
+      this.jobs.set(id, job);
+      this.send(id, job);
+    }).finally(() => {
+      this.jobs.delete(id);
+      if (!this.jobs.size && this.child) this.setRef(this.child, false);
+    });
+  }
+
+  /** Starts the helper now, so that the first launch does not pay for it. */
+  warm(): void {
+    if (this.closed) return;
+    const h = this.helper();
+    if (!this.jobs.size) this.setRef(h, false);
+  }
+
+  /** The helper's pid while it runs (tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Ends the helper; jobs already started finish and still answer. */
+  close(): void {
+    this.closed = true;
+    const c = this.child;
+    this.child = undefined;
+    c?.stdin?.end();
+  }
+
+  private send(id: number, job: Job): void {
+    const h = this.helper();
+    job.helper = h;
+    job.acked = false;
+    job.sends++;
+    this.setRef(h, true);
+    h.stdin!.write(`${id} ${Buffer.byteLength(job.script)}\n${job.script}`);
+  }
+
+  private helper(): ChildProcess {
+    const cur = this.child;
+    if (cur && !this.dead.has(cur) && cur.exitCode === null && cur.signalCode === null) return cur;
+    // C locale: `read -N` counts bytes. Own stderr: nothing of it reaches the engine's.
+    const c = spawn('bash', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+    this.child = c;
+    const out = c.stdout!;
+    let buf = '';
+    out.setEncoding('utf8');
+    out.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        void this.answer(line);
+      }
+    });
+    const gone = () => {
+      this.dead.add(c);
+      if (this.child === c) this.child = undefined;
+    };
+    // The helper died: jobs it never read are still in its stdin. Once its last lines are read, give
+    // those to a new helper (a job it started answers on its own copy of the output pipe).
+    c.on('exit', () => {
+      gone();
+      setTimeout(() => this.resendUnstarted(c), EXIT_GRACE_MS);
+    });
+    // Every holder of the output pipe is gone (the helper and the jobs it started): nothing more comes.
+    out.on('close', () => {
+      gone();
+      this.resendUnstarted(c);
+      for (const [id, j] of this.jobs) if (j.helper === c) this.settle(id, undefined, new Error('the launch helper exited'));
+    });
+    c.stdin!.on('error', () => undefined);
+    c.on('error', () => undefined);
+    return c;
+  }
+
+  private resendUnstarted(c: ChildProcess): void {
+    for (const [id, j] of this.jobs) {
+      if (j.helper !== c || j.acked) continue;
+      if (this.closed || j.sends >= MAX_SENDS) this.settle(id, undefined, new Error('the launch helper exited'));
+      else this.send(id, j);
+    }
+  }
+
+  private async answer(line: string): Promise<void> {
+    const m = /^(\d+) (\+|sync|long|fail) ?(.*)$/.exec(line);
+    if (!m) return;
+    const id = Number(m[1]);
+    const job = this.jobs.get(id);
+    if (!job) return;
+    if (m[2] === '+') return void (job.acked = true);
+    if (m[2] === 'sync') return this.settle(id, { line: m[3], stderr: '' });
+    const text = await fsp.readFile(job.errFile, 'utf8').catch(() => '');
+    if (m[2] === 'long') this.settle(id, { line: text.replace(/\n$/, ''), stderr: '' });
+    else this.settle(id, { stderr: text });
+  }
+
+  private settle(id: number, r: LaunchResult | undefined, err?: Error): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    this.jobs.delete(id);
+    if (err) job.reject(err);
+    else job.resolve(r!);
+  }
+
+  /** The idle helper must not keep the process alive; one with jobs in flight must. */
+  private setRef(c: ChildProcess, on: boolean): void {
+    for (const h of [c, c.stdout, c.stdin] as unknown as { ref?: () => void; unref?: () => void }[]) {
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+}
