@@ -261,3 +261,10 @@ export function kvMap(list: string[]): Record<string, string> {
   }
   return o;
 }
+
+/** --format of the list verbs (images, ps, stats, network ls, volume ls): docker's flagsHelper.FormatHelp. */
+export const TABLE_FORMAT_FLAG: FlagSpec = {
+  name: 'format',
+  kind: 'string',
+  help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'",
+};

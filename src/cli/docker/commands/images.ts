@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from '../command';
 import { CliError, encRef, forEachArg } from '../command';
+import { TABLE_FORMAT_FLAG } from '../flags';
 import { ellipsis, formatList, shortId } from '../format';
 import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
@@ -12,7 +13,6 @@ import { pruneCommand } from './prune';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const FORMAT = { name: 'format', kind: 'string' as const, help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'" };
 
 interface ImageRow {
   Repository: string;
@@ -69,7 +69,7 @@ const images: Command = {
       { name: 'all', short: 'a', kind: 'bool', help: 'Show all images (default hides intermediate images)' },
       { name: 'digests', kind: 'bool', help: 'Show digests' },
       { name: 'filter', short: 'f', kind: 'list', type: 'filter', help: 'Filter output based on conditions provided' },
-      FORMAT,
+      TABLE_FORMAT_FLAG,
       { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
       { name: 'quiet', short: 'q', kind: 'bool', help: 'Only show image IDs' },
     ],
@@ -131,7 +131,7 @@ const history: Command = {
     minArgs: 1,
     maxArgs: 1,
     flags: [
-      FORMAT,
+      TABLE_FORMAT_FLAG,
       { name: 'human', short: 'H', kind: 'bool', help: 'Print sizes and dates in human readable format', default: true },
       { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
       { name: 'quiet', short: 'q', kind: 'bool', help: 'Only show image IDs' },

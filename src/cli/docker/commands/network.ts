@@ -2,7 +2,7 @@
 import type { Command } from '../command';
 import { CliError, enc, forEachArg } from '../command';
 import { formatList, labelFields, shortId } from '../format';
-import { kvMap } from '../flags';
+import { TABLE_FORMAT_FLAG, kvMap } from '../flags';
 import { filtersJson } from '../filters';
 import { pruneCommand } from './prune';
 import { goTimeString } from './ps';
@@ -64,7 +64,7 @@ const ls: Command = {
     maxArgs: 0,
     flags: [
       { name: 'filter', short: 'f', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'driver=bridge')" },
-      { name: 'format', kind: 'string', help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'" },
+      TABLE_FORMAT_FLAG,
       { name: 'no-trunc', kind: 'bool', help: 'Do not truncate the output' },
       { name: 'quiet', short: 'q', kind: 'bool', help: 'Only display network IDs' },
     ],

@@ -1,5 +1,6 @@
 /** ps: `GET /containers/json` rendered with docker's container formatter (columns, truncation, ports). */
 import type { Command } from '../command';
+import { TABLE_FORMAT_FLAG } from '../flags';
 import { ellipsis, formatList, goQuote, joinLabels, shortId } from '../format';
 import { filtersJson } from '../filters';
 import { humanDuration, humanSize } from '../units';
@@ -183,7 +184,7 @@ const ps: Command = {
     flags: [
       { name: 'all', short: 'a', kind: 'bool', help: 'Show all containers (default shows just running)' },
       { name: 'filter', short: 'f', kind: 'list', type: 'filter', help: 'Filter output based on conditions provided' },
-      { name: 'format', kind: 'string', help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'" },
+      TABLE_FORMAT_FLAG,
       { name: 'last', short: 'n', kind: 'int', help: 'Show n last created containers (includes all states)', default: -1 },
       { name: 'latest', short: 'l', kind: 'bool', help: 'Show the latest created container (includes all states)' },
       { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },

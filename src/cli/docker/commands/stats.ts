@@ -1,6 +1,7 @@
 /** stats: one sample per container (`GET /containers/{id}/stats?stream=0`) computed like docker's formatter. */
 import type { Command, Ctx } from '../command';
 import { enc } from '../command';
+import { TABLE_FORMAT_FLAG } from '../flags';
 import { formatList, shortId } from '../format';
 import { bytesSize, humanSize } from '../units';
 
@@ -59,7 +60,7 @@ const stats: Command = {
     description: 'Display a live stream of container(s) resource usage statistics',
     flags: [
       { name: 'all', short: 'a', kind: 'bool', help: 'Show all containers (default shows just running)' },
-      { name: 'format', kind: 'string', help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'" },
+      TABLE_FORMAT_FLAG,
       { name: 'no-stream', kind: 'bool', help: 'Disable streaming stats and only pull the first result' },
       { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
     ],

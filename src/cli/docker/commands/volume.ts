@@ -2,7 +2,7 @@
 import type { Command } from '../command';
 import { enc, forEachArg } from '../command';
 import { formatList, labelFields } from '../format';
-import { kvMap } from '../flags';
+import { TABLE_FORMAT_FLAG, kvMap } from '../flags';
 import { filtersJson } from '../filters';
 import { pruneCommand } from './prune';
 
@@ -39,7 +39,7 @@ const ls: Command = {
     flags: [
       { name: 'cluster', kind: 'bool', hidden: true },
       { name: 'filter', short: 'f', kind: 'list', type: 'filter', help: "Provide filter values (e.g. 'dangling=true')" },
-      { name: 'format', kind: 'string', help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'" },
+      TABLE_FORMAT_FLAG,
       { name: 'quiet', short: 'q', kind: 'bool', help: 'Only display volume names' },
     ],
   },
