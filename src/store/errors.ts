@@ -4,6 +4,11 @@
  */
 import { SkiffError, alreadyExists, conflict, gone, invalid, notFound } from '../common/errors';
 
+/** A call on a store after close(); `which` names it (the SQLite file) where there may be several. */
+export function storeClosed(which?: string): SkiffError {
+  return new SkiffError('Unavailable', which ? `Store ${which} is closed` : 'Store is closed');
+}
+
 export function keyExists(key: string, currentRevision: number | undefined): SkiffError {
   return alreadyExists(`Key ${key} already exists`, { name: key, currentRevision });
 }

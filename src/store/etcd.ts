@@ -11,7 +11,7 @@
  */
 import { Etcd3, type ICallable, type IHashKVResponse, type IKeyValue, type IWatchResponse } from 'etcd3';
 import { SkiffError, gone, internal, invalid, notFound, unavailable } from '../common/errors';
-import { badLeaseTtl, keyExists, keyNotFound, leaseNotFound, revisionConflict, watchCompacted } from './errors';
+import { badLeaseTtl, keyExists, keyNotFound, leaseNotFound, revisionConflict, storeClosed, watchCompacted } from './errors';
 import { KEY_MAX, listRange, prefixEnd } from './keys';
 import type {
   CreateOptions,
@@ -126,7 +126,7 @@ export class EtcdStore implements Store {
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new SkiffError('Unavailable', 'Store is closed');
+    if (this.closed) throw storeClosed();
     try {
       return await fn();
     } catch (e) {

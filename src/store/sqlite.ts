@@ -25,7 +25,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SkiffError, gone, invalid } from '../common/errors';
-import { badLeaseTtl, watchCompacted } from './errors';
+import { badLeaseTtl, storeClosed, watchCompacted } from './errors';
 import { keyAfter, listRange } from './keys';
 import {
   SqliteWriter,
@@ -429,7 +429,7 @@ export class SqliteStore implements Store {
   // ---- writes (group-committed) ----
 
   private checkOpen(): void {
-    if (this.closed) throw new SkiffError('Unavailable', `Store ${this.file} is closed`);
+    if (this.closed) throw storeClosed(this.file);
   }
 
   private checkWritable(): void {
@@ -438,7 +438,7 @@ export class SqliteStore implements Store {
   }
 
   private enqueue<T>(op: WriteOp): Promise<T> {
-    if (this.closed) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is closed`));
+    if (this.closed) return Promise.reject(storeClosed(this.file));
     if (!this.writer) return Promise.reject(new SkiffError('Unavailable', `Store ${this.file} is open read-only`));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
