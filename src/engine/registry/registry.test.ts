@@ -7,7 +7,7 @@ import path from 'node:path';
 import { decodeRegistryAuth, parseChallenges, readDockerConfig } from './auth';
 import { RegistryHttpError, parseErrorBody, pullError, transportErrorText } from './errors';
 import { parseDocument, pickPlatform } from './manifest';
-import { endpointOf, isLoopbackHost } from './transport';
+import { endpointsOf, isLoopbackHost } from './transport';
 
 const D = (c: string) => 'sha256:' + c.repeat(64);
 
@@ -62,10 +62,11 @@ test("registry errors in moby's words", () => {
 test('scheme and loopback', () => {
   assert.ok(isLoopbackHost('localhost:5000') && isLoopbackHost('127.0.0.1:1') && isLoopbackHost('[::1]:5000'));
   assert.ok(!isLoopbackHost('10.0.0.1:5000') && !isLoopbackHost('docker.io'));
-  assert.equal(endpointOf('127.0.0.1:5000', false), 'http://127.0.0.1:5000');
-  assert.equal(endpointOf('reg.example:5000', false), 'https://reg.example:5000');
-  assert.equal(endpointOf('reg.example:5000', true), 'http://reg.example:5000');
-  assert.equal(endpointOf('docker.io', false), 'https://registry-1.docker.io');
+  // Insecure (listed or loopback): HTTPS without verification first, then HTTP, as Docker tries them.
+  assert.deepEqual(endpointsOf('127.0.0.1:5000', false), ['https://127.0.0.1:5000', 'http://127.0.0.1:5000']);
+  assert.deepEqual(endpointsOf('reg.example:5000', false), ['https://reg.example:5000']);
+  assert.deepEqual(endpointsOf('reg.example:5000', true), ['https://reg.example:5000', 'http://reg.example:5000']);
+  assert.deepEqual(endpointsOf('docker.io', false), ['https://registry-1.docker.io']);
 });
 
 test('manifests: kinds, checks, platform choice', () => {

@@ -21,6 +21,8 @@ export interface RegistryClientOptions {
   allowed?: string[];
   /** Hosts spoken to over plain HTTP (Docker's insecure-registries). */
   insecure?: string[];
+  /** Docker's per-registry TLS files (<dir>/<host>/*.crt, client.cert/.key); default /etc/docker/certs.d. */
+  certsDir?: string;
   /** A docker config.json to take credentials from when a request brings none (default ~/.docker/config.json). */
   dockerConfig?: string;
 }
@@ -82,6 +84,7 @@ export class RegistryClient {
     return new RegistryTransport({
       host: domain,
       insecure: (this.opts.insecure ?? []).includes(domain),
+      certsDir: this.opts.certsDir ?? '/etc/docker/certs.d',
       credentials: o.credentials ?? readDockerConfig(domain, this.opts.dockerConfig),
       signal: o.signal,
     });
@@ -159,7 +162,7 @@ export class RegistryClient {
     if (!this.allows(host)) {
       throw new SkiffError('Forbidden', `logging in to ${host} is not enabled on this engine (it contacts loopback registries and those in SKIFF_ALLOWED_REGISTRIES)`);
     }
-    await new RegistryTransport({ host, insecure: (this.opts.insecure ?? []).includes(host), credentials, signal }).login();
+    await new RegistryTransport({ host, insecure: (this.opts.insecure ?? []).includes(host), certsDir: this.opts.certsDir ?? '/etc/docker/certs.d', credentials, signal }).login();
   }
 
   private offlinePull(ref: Reference, progress: Progress): PullResult {

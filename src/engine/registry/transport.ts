@@ -4,18 +4,22 @@
  * credentials) for the scope it needs and is retried; a `Basic` challenge is answered with the credentials.
  * Tokens are cached per scope for the life of the transport (one pull or push).
  *
- * Scheme: plain HTTP for loopback registries (localhost, 127.0.0.0/8, ::1) and those listed as insecure,
- * as Docker treats 127.0.0.0/8 as insecure; HTTPS otherwise.
+ * Scheme, as Docker picks it: a secure registry is HTTPS with verified certificates (system CAs plus
+ * certs.d/<host>/*.crt); an insecure one — listed, or on loopback (Docker treats 127.0.0.0/8 as insecure) —
+ * is tried over HTTPS without verification first and, when that fails at the transport level, over HTTP.
  */
 import { Readable } from 'node:stream';
 import { basicHeader, parseChallenges, type Challenge, type Credentials } from './auth';
 import { RegistryHttpError, parseErrorBody, transportErrorText } from './errors';
 import { SkiffError } from '../../common/errors';
+import { httpRequest, tlsFilesFor, type TlsConfig } from './http';
 
 export interface TransportOptions {
   /** Registry host as in the reference ("127.0.0.1:5000", "docker.io"). */
   host: string;
   insecure?: boolean;
+  /** Docker's certs.d directory (CAs and client certificates per registry host). */
+  certsDir?: string;
   credentials?: Credentials;
   /** Abort everything (client gone). */
   signal?: AbortSignal;
@@ -36,20 +40,26 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1';
 }
 
-/** The API endpoint of a registry host: docker.io is served by registry-1.docker.io. */
-export function endpointOf(host: string, insecure: boolean): string {
+/** The API endpoints of a registry host, in the order Docker tries them (docker.io is registry-1.docker.io). */
+export function endpointsOf(host: string, insecure: boolean): string[] {
   const h = host === 'docker.io' ? 'registry-1.docker.io' : host;
-  return `${insecure || isLoopbackHost(host) ? 'http' : 'https'}://${h}`;
+  return insecure || isLoopbackHost(host) ? [`https://${h}`, `http://${h}`] : [`https://${h}`];
 }
 
 export class RegistryTransport {
-  readonly base: string;
+  /** The endpoint in use (the first of endpointsOf until ping() found the one that answers). */
+  base: string;
+  private readonly endpoints: string[];
+  private readonly tls: TlsConfig;
   private readonly tokens = new Map<string, string>();
   /** The last challenge seen (the registry's auth kind), reused for later scopes without a round-trip. */
   private challenge?: Challenge;
 
   constructor(private readonly opts: TransportOptions) {
-    this.base = endpointOf(opts.host, !!opts.insecure);
+    const insecure = !!opts.insecure || isLoopbackHost(opts.host);
+    this.endpoints = endpointsOf(opts.host, insecure);
+    this.base = this.endpoints[0];
+    this.tls = { ...(opts.certsDir ? tlsFilesFor(opts.certsDir, opts.host) : {}), insecure };
   }
 
   url(p: string): string {
@@ -61,8 +71,19 @@ export class RegistryTransport {
    * learns how it wants to be authenticated.
    */
   async ping(): Promise<void> {
-    const url = this.url('/v2/');
-    const res = await this.send(url, 'GET', { scope: '' }, undefined);
+    let res: Response | undefined;
+    let url = '';
+    for (let i = 0; i < this.endpoints.length && !res; i++) {
+      this.base = this.endpoints[i];
+      url = this.url('/v2/');
+      try {
+        res = await this.send(url, 'GET', { scope: '' }, undefined);
+      } catch (err) {
+        // Only an insecure registry has a next endpoint (plain HTTP); its failure is the one reported.
+        if (i === this.endpoints.length - 1 || this.opts.signal?.aborted) throw err;
+      }
+    }
+    if (!res) throw new SkiffError('Unavailable', `no endpoint of ${this.opts.host} answered`);
     await drain(res);
     if (res.status === 401) {
       const cs = parseChallenges(res.headers.get('www-authenticate'));
@@ -146,7 +167,9 @@ export class RegistryTransport {
     if (basic) headers.Authorization = basic;
     let res: Response;
     try {
-      res = await fetch(u, { headers, signal: this.opts.signal });
+      // The registry's TLS settings also hold for a realm on the same host.
+      const sameHost = u.host === new URL(this.base).host;
+      res = await httpRequest(u.toString(), { method: 'GET', headers, signal: this.opts.signal, tls: sameHost ? this.tls : undefined });
     } catch (err) {
       throw new SkiffError('Unavailable', transportErrorText('GET', u.toString(), err));
     }
@@ -169,13 +192,8 @@ export class RegistryTransport {
   private async send(url: string, method: string, o: RequestOptions, auth: string | undefined): Promise<Response> {
     const headers: Record<string, string> = { 'User-Agent': 'skiff', ...o.headers };
     if (auth) headers.Authorization = auth;
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: this.opts.signal, redirect: 'follow' };
-    if (o.body) {
-      init.body = Buffer.isBuffer(o.body) ? o.body : (Readable.toWeb(o.body) as unknown as ReadableStream);
-      if (!Buffer.isBuffer(o.body)) init.duplex = 'half';
-    }
     try {
-      return await fetch(url, init);
+      return await httpRequest(url, { method, headers, body: o.body, signal: this.opts.signal, tls: this.tls });
     } catch (err) {
       if (this.opts.signal?.aborted) throw new SkiffError('Unavailable', 'the request was cancelled');
       throw new SkiffError('Unavailable', transportErrorText(method, url, err));

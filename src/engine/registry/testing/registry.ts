@@ -4,6 +4,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,14 +42,16 @@ export function ensureRegistryInstalled(): void {
   if (r.status !== 0 || !fs.existsSync(REGISTRY_BIN)) throw new Error('could not install docker-registry');
 }
 
-async function up(port: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-    await res.arrayBuffer();
-    return res.status === 200 || res.status === 401;
-  } catch {
-    return false;
-  }
+function up(port: number, secure: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = secure ? https.get : http.get;
+    const req = get({ host: '127.0.0.1', port, path: '/v2/', rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 || res.statusCode === 401);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
 }
 
 export interface RegistryOptions {
@@ -55,6 +59,8 @@ export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   /** Token auth: the registry trusts tokens signed by the key of `certPem`, issued by `issuer`. */
   token?: { realm: string; service: string; issuer: string; certPem: string };
+  /** Serve HTTPS only, with this certificate. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
@@ -72,10 +78,16 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     fs.writeFileSync(path.join(dir, 'token-ca.pem'), opts.token.certPem);
     auth = `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${path.join(dir, 'token-ca.pem')}\n`;
   }
+  let tls = '';
+  if (opts.tls) {
+    fs.writeFileSync(path.join(dir, 'tls.crt'), opts.tls.certPem);
+    fs.writeFileSync(path.join(dir, 'tls.key'), opts.tls.keyPem);
+    tls = `  tls:\n    certificate: ${path.join(dir, 'tls.crt')}\n    key: ${path.join(dir, 'tls.key')}\n`;
+  }
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls}${auth}`,
   );
   let log = '';
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,7 +106,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
-  while (!(await up(port))) {
+  while (!(await up(port, !!opts.tls))) {
     if (!alive || Date.now() > deadline) {
       await stop();
       throw new Error(`docker-registry did not start:\n${log}`);
