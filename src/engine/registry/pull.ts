@@ -10,7 +10,7 @@ import { hostArch, type Descriptor, type ImageConfigBlob } from '../images/oci';
 import { familiarName, familiarString, fullName, parseReference, referenceString, type Reference } from '../images/reference';
 import type { ImageService } from '../images/service';
 import type { PendingBlob } from '../images/content';
-import { pullError } from './errors';
+import { pullError, RegistryHttpError } from './errors';
 import { MANIFEST_ACCEPT, parseDocument, pickPlatform } from './manifest';
 import type { RegistryTransport } from './transport';
 
@@ -19,6 +19,14 @@ export type Progress = (msg: Record<string, unknown>) => void;
 /** Documents (manifests, configs) larger than this are refused: they are held in memory. */
 const MAX_DOCUMENT = 8 << 20;
 const PARALLEL = 3;
+const DOWNLOAD_ATTEMPTS = 3;
+
+/** Transport failures and server errors; not content that fails verification, nor 4xx answers. */
+function retriable(err: unknown): boolean {
+  if (err instanceof RegistryHttpError) return err.status >= 500;
+  if (err instanceof SkiffError) return err.code === 'Unavailable';
+  return true; // a connection reset mid-body surfaces as a plain Error from the stream
+}
 
 export interface PullResult {
   id: string;
@@ -119,11 +127,19 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     const worker = async () => {
       while (next < todo.length && !failed) {
         const l = todo[next++];
-        try {
-          pending.push(await fetchLayer(t, ref.path, scope, l, images, progress));
-        } catch (err) {
-          failed = true;
-          throw err;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            pending.push(await fetchLayer(t, ref.path, scope, l, images, progress));
+            break;
+          } catch (err) {
+            // A dropped connection or a registry hiccup is retried (moby retries too); bad content is not.
+            if (attempt >= DOWNLOAD_ATTEMPTS || failed || !retriable(err)) {
+              failed = true;
+              throw err;
+            }
+            progress({ status: `Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, progressDetail: {}, id: shortId(l.digest) });
+            await new Promise((r) => setTimeout(r, attempt * 1000));
+          }
         }
       }
     };
@@ -137,6 +153,7 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     if (upToDate && images.meta.ref(referenceString(parseReference(repoDigest))) === before) {
       progress({ status: `Digest: ${top.digest}` });
       progress({ status: `Status: Image is up to date for ${display}` });
+      images.emit('pull', display, display);
       return { id: before!, digest: top.digest, upToDate };
     }
     const id = await images.commit(config, layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), ref.tag ? [referenceString(ref)] : [], {
@@ -149,7 +166,8 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
     for (const l of todo) progress({ status: 'Pull complete', progressDetail: {}, id: shortId(l.digest) });
     progress({ status: `Digest: ${top.digest}` });
     progress({ status: upToDate ? `Status: Image is up to date for ${display}` : `Status: Downloaded newer image for ${display}` });
-    if (!upToDate) images.emit('pull', id, display);
+    // moby names the reference in pull events (id and name), not the image id; also for an up-to-date pull.
+    images.emit('pull', display, display);
     return { id, digest: top.digest, upToDate };
   } catch (err) {
     for (const p of pending) await p.abort();

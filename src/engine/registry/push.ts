@@ -99,7 +99,7 @@ export async function push(images: ImageService, t: RegistryTransport, repo: Ref
       await images.meta.update((db) => {
         if (db.images[id]) db.refs[`${fullName(repo)}@${digest}`] = id;
       });
-      images.emit('push', id, `${familiarName(repo)}:${tag}`);
+      images.emit('push', `${familiarName(repo)}:${tag}`, `${familiarName(repo)}:${tag}`);
       out.push({ tag, digest, size: manifestBytes.length });
     }
     return out;

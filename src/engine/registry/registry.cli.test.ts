@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
@@ -201,6 +202,46 @@ test('push -a and pull -a move every tag of a repository', { skip: !root }, asyn
   assert.match(pulled, new RegExp(`^Status: Downloaded newer image for ${repo}$`, 'm'));
   assert.deepEqual(ok(await b.docker('images', '--format', '{{.Tag}}', repo)).trim().split('\n').sort(), ['x', 'y']);
   ok(await b.docker('rmi', `${repo}:x`, `${repo}:y`));
+});
+
+test('a layer download cut off midway is retried and the pull completes', { skip: !root }, async () => {
+  // A proxy in front of the registry that drops the connection halfway through the first blob download.
+  let cut = 0;
+  const proxy = http.createServer((req, res) => {
+    const up = http.request({ host: '127.0.0.1', port: reg.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      const blob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && Number(ur.headers['content-length']) > 100_000;
+      if (blob && cut === 0) {
+        cut++;
+        let sent = 0;
+        ur.on('data', (c: Buffer) => {
+          sent += c.length;
+          if (sent > 50_000) {
+            ur.destroy();
+            res.destroy();
+          } else res.write(c);
+        });
+        return;
+      }
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const out = ok(await b.docker('pull', `${host}/test/bb:1`));
+    assert.equal(cut, 1, 'the proxy cut one download');
+    assert.match(out, /: Retrying in 1 second$/m);
+    assert.match(out, new RegExp(`^Digest: ${pushedDigest}$`, 'm'));
+    assert.equal(ok(await b.docker('image', 'inspect', '--format', '{{.Id}}', `${host}/test/bb:1`)).trim(), busyboxId);
+    assert.deepEqual(fs.readdirSync(path.join(b.dataDir, 'content', 'ingest')), []);
+    ok(await b.docker('rmi', `${host}/test/bb:1`));
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise<void>((r) => proxy.close(() => r()));
+  }
 });
 
 test('a layer tampered with in the registry is refused and nothing is left in the store', { skip: !root }, async () => {
