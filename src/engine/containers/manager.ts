@@ -446,7 +446,7 @@ export class ContainerManager {
         logSizeMax: logOpts.maxSize ? logOpts.maxSize * 4 : undefined,
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-      });
+      }, this.launcher);
       undo.push(() => this.runc.delete(id, true).catch(() => undefined));
       await this.runc.start(id, handle.pid);
       const conmonPid = Number(await fsp.readFile(path.join(bundle, 'conmon.pid'), 'utf8').catch(() => '0'));
