@@ -151,5 +151,7 @@ export interface ContainerRecord {
     network?: SandboxResult;
     /** The resolved user the process runs as. */
     user?: { uid: number; gid: number; additionalGids: number[] };
+    /** The last start's rootfs was mounted by runc inside the container (nothing mounted on the host). */
+    rootfsInRuntime?: boolean;
   };
 }
