@@ -110,8 +110,10 @@ export class PodRuntime {
    * behind `docker pull`): Never → present or ErrImageNeverPull; IfNotPresent → pulled when absent; Always →
    * pulled every time (the client answers "up to date" without a download when the registry has the same
    * image; registries the engine may not contact leave a present image as is). A failed pull is ErrImagePull.
+   * `credentials`: the pod's imagePullSecrets entry for the image's registry (credentialsFromConfig in
+   * src/engine/registry/auth.ts reads a dockerconfigjson secret); absent, the engine's own config.json.
    */
-  async checkImage(spec: ContainerSpec): Promise<void> {
+  async checkImage(spec: ContainerSpec, credentials?: import('../engine/images/types').RegistryCredentials): Promise<void> {
     const image = spec.image ?? '';
     const images = this.containers.opts.images;
     const policy = spec.imagePullPolicy ?? (/:latest$|^[^:@]+$/.test(image.split('/').pop() ?? '') ? 'Always' : 'IfNotPresent');
@@ -132,7 +134,7 @@ export class PodRuntime {
       throw new ImagePullError(`Failed to pull image "${image}": image not found in the node's image store and no registry client is available`);
     }
     try {
-      await images.pull(image);
+      await images.pull(image, credentials);
     } catch (err) {
       throw new ImagePullError(`Failed to pull image "${image}": ${err instanceof Error ? err.message : String(err)}`);
     }

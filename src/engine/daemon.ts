@@ -84,7 +84,7 @@ export class EngineDaemon {
     await images.collectGarbage(); // what a crash left half-made (unreferenced blobs, layers)
     // Registry client (src/engine/registry): loopback registries always, others per SKIFF_ALLOWED_REGISTRIES.
     const registry = new RegistryClient(images, { ...RegistryClient.optionsFromEnv(), ...this.opts.registry });
-    images.setPuller((ref) => registry.pullShared(ref));
+    images.setPuller((ref, credentials) => registry.pullShared(ref, credentials));
     registerImageRoutes(this.router, { images, registry });
     countsSource = ((prev) => () => ({ ...prev(), images: images.count() }))(countsSource);
     // --- end images ---

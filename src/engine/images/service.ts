@@ -18,7 +18,7 @@ import {
   withDefaultTag,
   type Reference,
 } from './reference';
-import type { ImageLookup, ImageRecord } from './types';
+import type { ImageLookup, ImageRecord, RegistryCredentials } from './types';
 import type { LayerInfo, LayerStore } from '../snapshot/layers';
 
 /** A container that uses an image (supplied by the container manager). */
@@ -93,9 +93,9 @@ export class ImageService implements ImageLookup {
   }
 
   /** The registry client's pull (wired by the daemon), for callers below the API edge (the node agent). */
-  private puller?: (ref: string) => Promise<unknown>;
+  private puller?: (ref: string, credentials?: RegistryCredentials) => Promise<unknown>;
 
-  setPuller(fn: (ref: string) => Promise<unknown>): void {
+  setPuller(fn: (ref: string, credentials?: RegistryCredentials) => Promise<unknown>): void {
     this.puller = fn;
   }
 
@@ -105,9 +105,9 @@ export class ImageService implements ImageLookup {
   }
 
   /** Pulls `ref` through the registry client; throws its errors (NotFound when none is wired). */
-  async pull(ref: string): Promise<void> {
+  async pull(ref: string, credentials?: RegistryCredentials): Promise<void> {
     if (!this.puller) throw notFound(`pull access denied for ${displayRef(ref)}: this engine has no registry client`);
-    await this.puller(ref);
+    await this.puller(ref, credentials);
   }
 
   private usersOf(id: string): ImageUser[] {

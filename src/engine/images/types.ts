@@ -45,11 +45,22 @@ export interface ImageRecord {
   diffIds: string[];
 }
 
+/** Registry credentials (the registry client's Credentials; kept here so lower layers need not import it). */
+export interface RegistryCredentials {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}
+
 export interface ImageLookup {
   /** Resolves a reference (name[:tag], name@digest, full or short id). NotFound: `No such image: <ref>`. */
   resolve(ref: string): Promise<ImageRecord>;
-  /** Pulls ref through the engine's registry client (absent: no client; the node agent's pull policy uses it). */
-  pull?(ref: string): Promise<void>;
+  /**
+   * Pulls ref through the engine's registry client (absent: no client; the node agent's pull policy uses it).
+   * `credentials` (e.g. from a pod's imagePullSecrets) replace the engine's own config.json entry.
+   */
+  pull?(ref: string, credentials?: RegistryCredentials): Promise<void>;
 }
 
 /** A writable root filesystem for one container, over an image's read-only layers (overlayfs). */

@@ -76,23 +76,34 @@ function configKeys(host: string): string[] {
   return [host, `https://${host}`, `http://${host}`, `https://${host}/v1/`, `https://${host}/v2/`];
 }
 
-/** Credentials for `host` from a docker config.json (default: $DOCKER_CONFIG or ~/.docker). */
-export function readDockerConfig(host: string, file?: string): Credentials | undefined {
-  const f = file ?? path.join(process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
-  let j: { auths?: Record<string, { auth?: string; identitytoken?: string; username?: string; password?: string }> };
-  try {
-    j = JSON.parse(fs.readFileSync(f, 'utf8'));
-  } catch {
-    return undefined;
-  }
+type AuthEntry = { auth?: string; identitytoken?: string; username?: string; password?: string };
+
+/**
+ * Credentials for `host` in a docker config document: config.json / a kubernetes.io/dockerconfigjson secret
+ * (`{"auths": {host: {...}}}`) or the legacy .dockercfg shape (`{host: {...}}`, kubernetes.io/dockercfg).
+ */
+export function credentialsFromConfig(doc: unknown, host: string): Credentials | undefined {
+  if (!doc || typeof doc !== 'object') return undefined;
+  const d = doc as { auths?: Record<string, AuthEntry> } & Record<string, AuthEntry>;
+  const auths = d.auths && typeof d.auths === 'object' ? d.auths : (d as Record<string, AuthEntry>);
   for (const k of configKeys(host)) {
-    const e = j.auths?.[k];
-    if (!e) continue;
+    const e = auths[k];
+    if (!e || typeof e !== 'object') continue;
     if (e.identitytoken) return { identityToken: e.identitytoken };
     if (e.username) return { username: e.username, password: e.password };
     if (e.auth) return decodeRegistryAuth(Buffer.from(JSON.stringify({ auth: e.auth })).toString('base64'));
   }
   return undefined;
+}
+
+/** Credentials for `host` from a docker config.json (default: $DOCKER_CONFIG or ~/.docker). */
+export function readDockerConfig(host: string, file?: string): Credentials | undefined {
+  const f = file ?? path.join(process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
+  try {
+    return credentialsFromConfig(JSON.parse(fs.readFileSync(f, 'utf8')), host);
+  } catch {
+    return undefined;
+  }
 }
 
 export function basicHeader(c: Credentials): string | undefined {

@@ -7,12 +7,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
 import { startRegistry, type TestRegistry } from './testing/registry';
 import { startTokenServer, type TokenServer } from './testing/token-server';
 import { selfSignedCert } from './testing/certs';
 import { httpRequest, tlsFilesFor } from './http';
+import { credentialsFromConfig } from './auth';
+import { RegistryClient } from './service';
+import { ImageService } from '../images/service';
+import { LayerStore } from '../snapshot/layers';
 
 const root = process.getuid?.() === 0;
 const USER = { name: 'alice', password: 's3cret' };
@@ -121,6 +126,23 @@ test('verified TLS: a CA from certs.d/<host>/ca.crt is trusted, an unknown certi
   assert.equal(res.status, 200);
   await res.arrayBuffer();
   await assert.rejects(httpRequest(url, { method: 'GET', headers: {}, tls: tlsFilesFor(certs, 'other:1') }), /self[- ]signed certificate/);
+});
+
+test('in process: ImageService.pull with credentials (the node agent\'s imagePullSecrets path)', { skip: !root }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-regcreds-'));
+  try {
+    const images = new ImageService({ dataDir: dir, layers: new LayerStore(path.join(dir, 'snapshots')) });
+    // No config.json here: credentials come only from the call.
+    const client = new RegistryClient(images, { dockerConfig: path.join(dir, 'none.json'), certsDir: path.join(dir, 'certs.d') });
+    images.setPuller((ref, credentials) => client.pullShared(ref, credentials));
+    const ref = `${basicReg.host}/team/bb:1`;
+    await assert.rejects(images.pull(ref), /pull access denied/);
+    const secret = { auths: { [basicReg.host]: { auth: Buffer.from(`${USER.name}:${USER.password}`).toString('base64') } } };
+    await images.pull(ref, credentialsFromConfig(secret, basicReg.host));
+    assert.equal((await images.resolve(ref)).repoTags[0], ref);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('docker login checks the credentials through the engine, then push works', { skip: !root }, async () => {

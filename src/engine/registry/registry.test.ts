@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeRegistryAuth, parseChallenges, readDockerConfig } from './auth';
+import { credentialsFromConfig, decodeRegistryAuth, parseChallenges, readDockerConfig } from './auth';
 import { RegistryHttpError, parseErrorBody, pullError, transportErrorText } from './errors';
 import { parseDocument, pickPlatform } from './manifest';
 import { endpointsOf, isLoopbackHost } from './transport';
@@ -38,6 +38,11 @@ test('X-Registry-Auth and config.json credentials', () => {
     assert.deepEqual(readDockerConfig('docker.io', f)?.username, 'hub');
     assert.equal(readDockerConfig('other:1', f), undefined);
     assert.equal(readDockerConfig('x', path.join(dir, 'missing.json')), undefined);
+    // A kubernetes.io/dockercfg secret (legacy shape, no "auths") and a dockerconfigjson one.
+    const legacy = { 'reg:5000': { auth: Buffer.from('k8s:pw').toString('base64') } };
+    assert.equal(credentialsFromConfig(legacy, 'reg:5000')?.username, 'k8s');
+    assert.equal(credentialsFromConfig({ auths: { 'https://reg:5000': { username: 'u2', password: 'p' } } }, 'reg:5000')?.username, 'u2');
+    assert.equal(credentialsFromConfig(null, 'reg:5000'), undefined);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

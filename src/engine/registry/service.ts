@@ -132,11 +132,12 @@ export class RegistryClient {
    * A pull without progress shared by concurrent callers of the same reference (the node agent starting
    * many pods of one image at once pulls it once).
    */
-  pullShared(refString: string): Promise<PullResult> {
-    const key = familiarString(withDefaultTag(parseReference(refString)));
+  pullShared(refString: string, credentials?: Credentials): Promise<PullResult> {
+    // Callers with their own credentials share only with callers holding the same ones.
+    const key = `${familiarString(withDefaultTag(parseReference(refString)))} ${credentials ? JSON.stringify(credentials) : ''}`;
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.pull(refString).finally(() => this.inflight.delete(key));
+      p = this.pull(refString, { credentials }).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
     }
     return p;
