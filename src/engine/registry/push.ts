@@ -21,28 +21,27 @@ export interface PushedTag {
   size: number;
 }
 
-/** The tags to push: the one given, or every tag of the repository (Docker's push without a tag). */
+/**
+ * The tags to push: the one given, or every tag of the repository (Docker's push without a tag). moby's
+ * errors: no tag at all in the repository, or not the one asked for.
+ */
 export function tagsToPush(images: ImageService, repo: Reference): Array<{ tag: string; id: string }> {
-  if (repo.tag) {
-    try {
-      return [{ tag: repo.tag, id: images.lookup(referenceString(repo)).id }];
-    } catch {
-      throw notFound(`tag does not exist: ${familiarName(repo)}:${repo.tag}`);
-    }
-  }
-  const out: Array<{ tag: string; id: string }> = [];
+  const all: Array<{ tag: string; id: string }> = [];
   for (const [r, id] of images.meta.allRefs()) {
     const p = parseReference(r);
-    if (p.tag && fullName(p) === fullName(repo)) out.push({ tag: p.tag, id });
+    if (p.tag && fullName(p) === fullName(repo)) all.push({ tag: p.tag, id });
   }
-  if (out.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(repo)}`);
-  return out.sort((a, b) => a.tag.localeCompare(b.tag));
+  if (all.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(repo)}`);
+  if (!repo.tag) return all.sort((a, b) => a.tag.localeCompare(b.tag));
+  const one = all.find((x) => x.tag === repo.tag);
+  if (!one) throw notFound(`tag does not exist: ${familiarName(repo)}:${repo.tag}`);
+  return [one];
 }
 
 export async function push(images: ImageService, t: RegistryTransport, repo: Reference, progress: Progress): Promise<PushedTag[]> {
-  const tags = tagsToPush(images, repo);
   const scope = `repository:${repo.path}:pull,push`;
   progress({ status: `The push refers to repository [${fullName(repo)}]` });
+  const tags = tagsToPush(images, repo);
   const out: PushedTag[] = [];
   try {
     await t.ping();

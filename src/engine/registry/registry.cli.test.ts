@@ -130,8 +130,12 @@ test('missing tags and repositories, unreachable registries: Docker\'s errors, n
   assert.deepEqual(blobs(b), before);
   // Push of something that is not here.
   const nopush = await a.docker('push', `${reg.host}/test/none:1`);
-  assert.notEqual(nopush.code, 0);
-  assert.match(nopush.stderr, /tag does not exist: .*test\/none:1|An image does not exist locally with the tag/);
+  assert.equal(nopush.code, 1);
+  assert.equal(nopush.stdout, `The push refers to repository [${reg.host}/test/none]\n`);
+  assert.equal(nopush.stderr, `An image does not exist locally with the tag: ${reg.host}/test/none\n`);
+  const notag = await a.docker('push', `${reg.host}/test/bb:nope`);
+  assert.equal(notag.code, 1);
+  assert.equal(notag.stderr, `tag does not exist: ${reg.host}/test/bb:nope\n`);
 });
 
 test('an image pushed by skopeo (gzip layers) and an OCI index pull and run', { skip: !root }, async () => {
