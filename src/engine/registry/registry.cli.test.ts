@@ -248,6 +248,25 @@ test('a layer download cut off midway is retried and the pull completes', { skip
   }
 });
 
+test('docker.io images come from a registry mirror (SKIFF_REGISTRY_MIRRORS)', { skip: !root }, async () => {
+  ok(await a.docker('tag', 'busybox', `${reg.host}/library/mirrored:1`));
+  ok(await a.docker('push', `${reg.host}/library/mirrored:1`));
+  const c = await startEngine({ env: { SKIFF_REGISTRY_MIRRORS: `http://${reg.host}` } });
+  try {
+    const out = ok(await c.docker('pull', 'mirrored:1'));
+    assert.match(out, /^1: Pulling from library\/mirrored$/m);
+    assert.match(out, /^Status: Downloaded newer image for mirrored:1$/m);
+    const img = JSON.parse(ok(await c.docker('image', 'inspect', '--format', '{{json .}}', 'mirrored:1')));
+    assert.equal(img.Id, busyboxId);
+    assert.match(img.RepoDigests[0], /^mirrored@sha256:[a-f0-9]{64}$/);
+    const missing = await c.docker('pull', 'nosuch:1');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /manifest for nosuch:1 not found: manifest unknown: manifest unknown/);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('a layer tampered with in the registry is refused and nothing is left in the store', { skip: !root }, async () => {
   // A second image with its own layer (import), pushed, then its layer blob overwritten on the registry's disk.
   ok(await a.sh(`mkdir -p ${a.dataDir}/../rootfs && echo hostile > ${a.dataDir}/../rootfs/f && tar -C ${a.dataDir}/../rootfs -c f | docker import - ${reg.host}/evil/img:1`));

@@ -5,7 +5,8 @@
  * Which registries it contacts: loopback ones always (plain HTTP, as Docker treats 127.0.0.0/8 as insecure);
  * others only when listed in `allowed` ("*" for any) — this engine runs on machines without a way out, and an
  * unlisted registry is never looked up or dialled. A pull from an unlisted registry behaves as before there
- * was a client: an image already here is "up to date", anything else is "pull access denied".
+ * was a client: an image already here is "up to date", anything else is "pull access denied". docker.io images
+ * may come from registry mirrors (Docker's registry-mirrors), tried first.
  */
 import { notFound, SkiffError } from '../../common/errors';
 import { familiarName, familiarString, parseReference, withDefaultTag, type Reference } from '../images/reference';
@@ -25,6 +26,11 @@ export interface RegistryClientOptions {
   certsDir?: string;
   /** A docker config.json to take credentials from when a request brings none (default ~/.docker/config.json). */
   dockerConfig?: string;
+  /**
+   * Docker's registry-mirrors: base URLs ("http://127.0.0.1:5000") tried in order for docker.io images. When
+   * docker.io itself may not be contacted and no mirror has the image, a copy already here is used.
+   */
+  mirrors?: string[];
 }
 
 export interface CallOptions {
@@ -72,7 +78,11 @@ export class RegistryClient {
   /** Options from the environment: SKIFF_ALLOWED_REGISTRIES and SKIFF_INSECURE_REGISTRIES, comma-separated. */
   static optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryClientOptions {
     const list = (v?: string) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    return { allowed: list(env.SKIFF_ALLOWED_REGISTRIES), insecure: list(env.SKIFF_INSECURE_REGISTRIES) };
+    return {
+      allowed: list(env.SKIFF_ALLOWED_REGISTRIES),
+      insecure: list(env.SKIFF_INSECURE_REGISTRIES),
+      mirrors: list(env.SKIFF_REGISTRY_MIRRORS),
+    };
   }
 
   allows(domain: string): boolean {
@@ -94,8 +104,38 @@ export class RegistryClient {
   async pull(refString: string, o: CallOptions = {}): Promise<PullResult> {
     const ref = withDefaultTag(parseReference(refString));
     const progress = o.progress ?? (() => {});
+    const platform = parsePlatform(o.platform);
+    const mirrors = ref.domain === 'docker.io' ? (this.opts.mirrors ?? []) : [];
+    if (mirrors.length > 0) return this.pullViaMirrors(ref, mirrors, o, progress, platform);
     if (!this.allows(ref.domain)) return this.offlinePull(ref, progress);
-    return pull(this.images, this.transport(ref.domain, o), ref, progress, parsePlatform(o.platform));
+    return pull(this.images, this.transport(ref.domain, o), ref, progress, platform);
+  }
+
+  private async pullViaMirrors(ref: Reference, mirrors: string[], o: CallOptions, progress: Progress, platform?: Platform): Promise<PullResult> {
+    let last: unknown;
+    for (const m of mirrors) {
+      const host = new URL(m).host;
+      const t = new RegistryTransport({
+        host,
+        endpoint: m,
+        insecure: (this.opts.insecure ?? []).includes(host),
+        certsDir: this.opts.certsDir ?? '/etc/docker/certs.d',
+        credentials: o.credentials ?? readDockerConfig(host, this.opts.dockerConfig),
+        signal: o.signal,
+      });
+      try {
+        return await pull(this.images, t, ref, progress, platform);
+      } catch (err) {
+        last = err;
+        if (o.signal?.aborted) throw err;
+      }
+    }
+    if (this.allows(ref.domain)) return pull(this.images, this.transport(ref.domain, o), ref, progress, platform);
+    try {
+      return this.offlinePull(ref, progress);
+    } catch {
+      throw last;
+    }
   }
 
   /**

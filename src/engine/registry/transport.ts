@@ -18,6 +18,8 @@ export interface TransportOptions {
   /** Registry host as in the reference ("127.0.0.1:5000", "docker.io"). */
   host: string;
   insecure?: boolean;
+  /** An explicit endpoint ("http://127.0.0.1:5000": a registry mirror) instead of the host's own. */
+  endpoint?: string;
   /** Docker's certs.d directory (CAs and client certificates per registry host). */
   certsDir?: string;
   credentials?: Credentials;
@@ -56,10 +58,11 @@ export class RegistryTransport {
   private challenge?: Challenge;
 
   constructor(private readonly opts: TransportOptions) {
-    const insecure = !!opts.insecure || isLoopbackHost(opts.host);
-    this.endpoints = endpointsOf(opts.host, insecure);
+    const host = opts.endpoint ? new URL(opts.endpoint).host : opts.host;
+    const insecure = !!opts.insecure || isLoopbackHost(host);
+    this.endpoints = opts.endpoint ? [opts.endpoint.replace(/\/+$/, '')] : endpointsOf(opts.host, insecure);
     this.base = this.endpoints[0];
-    this.tls = { ...(opts.certsDir ? tlsFilesFor(opts.certsDir, opts.host) : {}), insecure };
+    this.tls = { ...(opts.certsDir ? tlsFilesFor(opts.certsDir, host) : {}), insecure };
   }
 
   url(p: string): string {
