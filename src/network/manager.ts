@@ -53,6 +53,7 @@ import type {
   PortBinding,
   SandboxRequest,
   SandboxResult,
+  SetupHooks,
 } from './types';
 
 export interface NetworkingOptions {
@@ -270,8 +271,8 @@ export class NetworkManager implements ContainerNetworking {
 
   // ---------------------------------------------------------------- sandboxes
 
-  setup(req: SandboxRequest): Promise<SandboxResult> {
-    return this.withLock(() => this.setupLocked(req));
+  setup(req: SandboxRequest, hooks?: SetupHooks): Promise<SandboxResult> {
+    return this.withLock(() => this.setupLocked(req, hooks));
   }
 
   teardown(id: string): Promise<void> {
@@ -573,7 +574,7 @@ export class NetworkManager implements ContainerNetworking {
     }
   }
 
-  private async setupLocked(req: SandboxRequest): Promise<SandboxResult> {
+  private async setupLocked(req: SandboxRequest, hooks?: SetupHooks): Promise<SandboxResult> {
     const existing = this.sbCache.get(req.id);
     if (existing) return this.resultOf(existing);
     // Docker's special --add-host value: the host as seen from containers (the default bridge's gateway).
@@ -633,6 +634,8 @@ export class NetworkManager implements ContainerNetworking {
     sb.ports = await this.ports.reserve(req.id, wantPorts.map((p) => ({ ...p, hostIp: p.hostIp === '::' ? '' : p.hostIp })));
     try {
       await this.netns.create(req.id);
+      // The container can be created in the namespace while its endpoints are added (CNI ADD is most of setup).
+      hooks?.netnsReady?.(sb.netnsPath);
       for (let i = 0; i < nets.length; i++) {
         const rec = await this.addEndpoint(sb, nets[i], req.endpoints[i], `eth${i}`, i === primary ? sb.ports : []);
         sb.endpoints.push(rec);

@@ -64,8 +64,17 @@ export interface SandboxResult {
   resolvConf: string;
 }
 
+export interface SetupHooks {
+  /**
+   * Called once the sandbox's network namespace exists at its final path, before endpoints are added: the
+   * caller may create its container in it meanwhile (joining the namespace), as long as the process does not
+   * run before setup resolves. Not called when setup fails first, nor by implementations that cannot tell.
+   */
+  netnsReady?(netnsPath: string): void;
+}
+
 export interface ContainerNetworking {
-  setup(req: SandboxRequest): Promise<SandboxResult>;
+  setup(req: SandboxRequest, hooks?: SetupHooks): Promise<SandboxResult>;
   /** Releases everything setup created for this id. Safe to call twice or for an unknown id. */
   teardown(id: string): Promise<void>;
 }

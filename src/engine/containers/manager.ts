@@ -356,8 +356,21 @@ export class ContainerManager {
       ]);
       const inRuntime = rootMount.type === 'overlay' && !!rootMount.upperDir && rootMount.options.join(',').length < 3500;
       let layers: string | string[] = rootfs;
-      const networkP = this.setupNetwork(rec);
+      // The network: the container is created in its namespace as soon as that exists (the networking's
+      // netnsReady), while the endpoints are set up (CNI ADD, ~30 ms); its process starts once both are done.
+      let netnsReady!: (p: string) => void;
+      const earlyNs = new Promise<string>((r) => (netnsReady = r));
+      const networkP = this.setupNetwork(rec, netnsReady);
       networkP.catch(() => undefined);
+      undo.push(async () => {
+        await networkP.catch(() => undefined);
+        await this.teardownNetwork(rec);
+      });
+      const mode = rec.HostConfig.NetworkMode || 'default';
+      const earlyP = Promise.race([
+        networkP.then((n) => ({ ...n, final: true })),
+        earlyNs.then((p) => ({ ns: { mode: 'path' as const, path: p }, mode, hostsExtra: '', resolvConf: undefined, final: false })),
+      ]);
       rec.Skiff.rootfsInRuntime = inRuntime;
       if (inRuntime) {
         const lower = rootMount.options.find((o) => o.startsWith('lowerdir='))!.slice('lowerdir='.length).split(':');
@@ -366,11 +379,12 @@ export class ContainerManager {
         await this.opts.snapshotter.mount(id, rootfs);
         undo.push(() => this.opts.snapshotter.unmount(rootfs));
       }
-      const [network] = await Promise.all([networkP, fsp.unlink(path.join(dataDir, 'persist', 'oom')).catch(() => undefined)]);
-      if (rec.Skiff.network) undo.push(() => this.teardownNetwork(rec));
+      const [network] = await Promise.all([earlyP, fsp.unlink(path.join(dataDir, 'persist', 'oom')).catch(() => undefined)]);
       const user = resolveUser(layers, rec.Config.User);
       rec.Skiff.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
       await copyUpVolumes(layers, rec.Mounts);
+      // Before the endpoints exist, /etc/hosts and resolv.conf are placeholders, rewritten in place (the
+      // container's bind mounts hold the inodes) before its process starts.
       const etc = await this.writeEtcFiles(rec, network.hostsExtra, network.resolvConf, network.mode === 'host');
       const hc = rec.HostConfig;
       const secOpts = (hc.SecurityOpt ?? []).map((o) => o.split(/[=:](.*)/s));
@@ -430,7 +444,7 @@ export class ContainerManager {
       }
       await fsp.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
       const logOpts = parseLogOpts(hc.LogConfig?.Config ?? {});
-      const handle = await conmonCreate({
+      const conmonP = conmonCreate({
         conmonPath: this.opts.conmonPath,
         runtimePath: this.opts.runtimePath,
         runtimeArgs: this.runc.globalArgs,
@@ -448,7 +462,12 @@ export class ContainerManager {
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
       }, this.launcher);
-      undo.push(() => this.runc.delete(id, true).catch(() => undefined));
+      const [created, networked] = await Promise.allSettled([conmonP, network.final ? network : networkP]);
+      if (created.status === 'fulfilled') undo.push(() => this.runc.delete(id, true).catch(() => undefined));
+      if (created.status === 'rejected') throw created.reason;
+      if (networked.status === 'rejected') throw networked.reason;
+      const handle = created.value;
+      if (!network.final) await this.writeEtcFiles(rec, networked.value.hostsExtra, networked.value.resolvConf, false);
       await this.runc.start(id, handle.pid);
       const conmonPid = Number(await fsp.readFile(path.join(bundle, 'conmon.pid'), 'utf8').catch(() => '0'));
       Object.assign(rec.State, {
@@ -494,7 +513,7 @@ export class ContainerManager {
     }
   }
 
-  private async setupNetwork(rec: ContainerRecord): Promise<{
+  private async setupNetwork(rec: ContainerRecord, netnsReady?: (netnsPath: string) => void): Promise<{
     ns: { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string };
     mode: string;
     hostsExtra: string;
@@ -542,7 +561,7 @@ export class ContainerManager {
       dnsSearch: rec.HostConfig.DnsSearch ?? undefined,
       dnsOptions: rec.HostConfig.DnsOptions ?? undefined,
       extraHosts: rec.HostConfig.ExtraHosts ?? undefined,
-    });
+    }, { netnsReady });
     rec.Skiff.network = result;
     return { ns: { mode: 'path', path: result.netnsPath }, mode, hostsExtra: result.hostsFile, resolvConf: result.resolvConf };
   }
