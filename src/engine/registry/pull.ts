@@ -133,7 +133,7 @@ export async function pull(images: ImageService, t: RegistryTransport, ref: Refe
             break;
           } catch (err) {
             // A dropped connection or a registry hiccup is retried (moby retries too); bad content is not.
-            if (attempt >= DOWNLOAD_ATTEMPTS || failed || !retriable(err)) {
+            if (attempt >= DOWNLOAD_ATTEMPTS || failed || t.aborted || !retriable(err)) {
               failed = true;
               throw err;
             }

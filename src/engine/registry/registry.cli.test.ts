@@ -248,6 +248,58 @@ test('a layer download cut off midway is retried and the pull completes', { skip
   }
 });
 
+test('a client that leaves in the middle of a pull cancels it and nothing is left behind', { skip: !root }, async () => {
+  // A proxy that serves half of a blob, then stalls until the pull is abandoned.
+  let stalled = false;
+  let proxied: Array<import('node:http').ServerResponse> = [];
+  const proxy = http.createServer((req, res) => {
+    proxied.push(res);
+    const up = http.request({ host: '127.0.0.1', port: reg.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && Number(ur.headers['content-length']) > 100_000) {
+        let sent = 0;
+        ur.on('data', (c: Buffer) => {
+          if (sent > 50_000) {
+            stalled = true;
+            ur.pause();
+            return;
+          }
+          sent += c.length;
+          res.write(c);
+        });
+        return;
+      }
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+  const before = blobs(b);
+  const ingest = path.join(b.dataDir, 'content', 'ingest');
+  try {
+    const child = spawn('docker', ['pull', `${host}/test/bb:1`], { env: { ...process.env, DOCKER_HOST: b.host }, stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    while (!(stalled && fs.readdirSync(ingest).length > 0)) {
+      assert.ok(Date.now() < deadline, 'the download started and stalled');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    while (fs.readdirSync(ingest).length > 0) {
+      assert.ok(Date.now() < deadline + 30_000, 'the engine dropped the partial download');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(blobs(b), before);
+    assert.equal((await b.docker('image', 'inspect', `${host}/test/bb:1`)).code, 1);
+  } finally {
+    for (const r of proxied) r.destroy();
+    proxied = [];
+    proxy.closeAllConnections();
+    await new Promise<void>((r) => proxy.close(() => r()));
+  }
+});
+
 test('docker.io images come from a registry mirror (SKIFF_REGISTRY_MIRRORS)', { skip: !root }, async () => {
   ok(await a.docker('tag', 'busybox', `${reg.host}/library/mirrored:1`));
   ok(await a.docker('push', `${reg.host}/library/mirrored:1`));

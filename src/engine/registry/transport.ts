@@ -65,6 +65,11 @@ export class RegistryTransport {
     this.tls = { ...(opts.certsDir ? tlsFilesFor(opts.certsDir, host) : {}), insecure };
   }
 
+  /** The caller went away (its AbortSignal fired): nothing is worth retrying. */
+  get aborted(): boolean {
+    return !!this.opts.signal?.aborted;
+  }
+
   url(p: string): string {
     return p.startsWith('http://') || p.startsWith('https://') ? p : this.base + p;
   }
