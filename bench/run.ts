@@ -105,6 +105,15 @@ async function main(): Promise<void> {
     const skiff: number[] = [];
     const runc: number[] = [];
     const ratios: number[] = [];
+    // The engine's CPU time (all its threads, in clock ticks) over the measured rounds: a figure that load
+    // on the machine disturbs far less than wall time.
+    const pid = enginePid(engine.dataDir);
+    const cpuTicks = () => {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    const loadBefore = os.loadavg()[0];
+    const cpu0 = cpuTicks();
     for (let i = 0; i < rounds; i++) {
       let s: number;
       let r: number;
@@ -119,15 +128,17 @@ async function main(): Promise<void> {
       runc.push(r);
       ratios.push(s / r);
     }
-    // Idle RSS: after the runs, with nothing running, once things settle.
+    const loadAfter = os.loadavg()[0];
+    // Idle RSS: after the runs, with nothing running, once things settle (background cleanup included).
     await new Promise((r) => setTimeout(r, 3000));
-    const status = fs.readFileSync(`/proc/${enginePid(engine.dataDir)}/status`, 'utf8');
+    const cpuMs = ((cpuTicks() - cpu0) * 1000) / 100 / rounds; // USER_HZ = 100
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)![1]);
-    const load = os.loadavg()[0].toFixed(1);
-    console.log(`rounds: ${rounds} (paired, alternating order), load average ${load}`);
+    console.log(`rounds: ${rounds} (paired, alternating order), load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`);
     console.log(`docker run --rm ${netArgs.join(' ')}${netArgs.length ? ' ' : ''}busybox true via skiff: median ${median(skiff).toFixed(1)} ms`);
     console.log(`runc run (equivalent bundle):           median ${median(runc).toFixed(1)} ms`);
     console.log(`median ratio skiff/runc: ${median(ratios).toFixed(2)}x (target <= 2.0x)`);
+    console.log(`engine CPU per container: ${cpuMs.toFixed(1)} ms (user + system, all threads)`);
     console.log(`engine idle RSS: ${(rssKb / 1024).toFixed(1)} MiB`);
   } finally {
     await cleanupRuntime(engine);
