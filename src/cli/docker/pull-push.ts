@@ -3,41 +3,11 @@
  * entry in the client's config.json ($DOCKER_CONFIG or ~/.docker, written by `docker login`) goes to the
  * engine as X-Registry-Auth (base64url JSON AuthConfig); without one the request is anonymous ("e30=").
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Command, Ctx } from './command';
 import { encRef } from './command';
-import { displayJsonMessages, normalizeName, splitRef } from './commands/pull';
+import { displayJsonMessages, hostOf, normalizeName, registryAuthFor, splitRef } from './commands/pull';
 
-/** The registry host of a normalised name ("docker.io/library/x" → "docker.io"). */
-function hostOf(normalized: string): string {
-  return normalized.slice(0, normalized.indexOf('/'));
-}
-
-/** X-Registry-Auth for `host` from the client's config.json, as the docker CLI builds it. */
-export function registryAuthFor(host: string, env: NodeJS.ProcessEnv = process.env): string {
-  const file = path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
-  const keys = host === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io'] : [host, `https://${host}`, `http://${host}`];
-  try {
-    const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string; identitytoken?: string }> };
-    for (const k of keys) {
-      const e = cfg.auths?.[k];
-      if (!e) continue;
-      const out: Record<string, string> = { serveraddress: k };
-      if (e.auth) {
-        const plain = Buffer.from(e.auth, 'base64').toString('utf8');
-        const i = plain.indexOf(':');
-        if (i > 0) Object.assign(out, { username: plain.slice(0, i), password: plain.slice(i + 1) });
-      }
-      if (e.identitytoken) out.identitytoken = e.identitytoken;
-      return Buffer.from(JSON.stringify(out)).toString('base64url');
-    }
-  } catch {
-    /* no config: anonymous */
-  }
-  return 'e30=';
-}
+export { registryAuthFor };
 
 const pull: Command = {
   spec: {

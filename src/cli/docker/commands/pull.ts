@@ -2,6 +2,9 @@
  * Image pulls and the JSON message streams (pull, push, load, import, build) printed the way docker prints
  * them to a non-terminal: one line per status ("<id>: <status>"), `stream` text verbatim, errors raised.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Ctx } from '../command';
 import { CliError } from '../command';
@@ -68,11 +71,41 @@ export async function displayJsonMessages(ctx: Ctx, res: IncomingMessage, quiet 
   return aux;
 }
 
+/** The registry host of a normalised name ("docker.io/library/x" → "docker.io"). */
+export function hostOf(normalized: string): string {
+  return normalized.slice(0, normalized.indexOf('/'));
+}
+
+/** X-Registry-Auth for `host` from the client's config.json, as the docker CLI builds it. */
+export function registryAuthFor(host: string, env: NodeJS.ProcessEnv = process.env): string {
+  const file = path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
+  const keys = host === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io'] : [host, `https://${host}`, `http://${host}`];
+  try {
+    const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string; identitytoken?: string }> };
+    for (const k of keys) {
+      const e = cfg.auths?.[k];
+      if (!e) continue;
+      const out: Record<string, string> = { serveraddress: k };
+      if (e.auth) {
+        const plain = Buffer.from(e.auth, 'base64').toString('utf8');
+        const i = plain.indexOf(':');
+        if (i > 0) Object.assign(out, { username: plain.slice(0, i), password: plain.slice(i + 1) });
+      }
+      if (e.identitytoken) out.identitytoken = e.identitytoken;
+      return Buffer.from(JSON.stringify(out)).toString('base64url');
+    }
+  } catch {
+    /* no config: anonymous */
+  }
+  return 'e30=';
+}
+
 export async function pullImage(ctx: Ctx, image: string, quiet: boolean): Promise<void> {
   const { name, tag, digest } = splitRef(image);
   const res = await ctx.client.request('POST', '/images/create', {
     query: { fromImage: normalizeName(name), tag: digest ?? tag ?? 'latest' },
-    headers: { 'X-Registry-Auth': 'e30=' },
+    // The same credentials docker sends for the pull that `run`/`create` make.
+    headers: { 'X-Registry-Auth': registryAuthFor(hostOf(normalizeName(name))) },
   });
   // docker prints pull progress to stderr when pulling for run/create.
   await displayJsonMessages({ ...ctx, out: ctx.err } as Ctx, res, quiet);
