@@ -7,6 +7,7 @@
  * (older ones shift up to `log.N`) and conmon is asked to reopen. Readers walk log.N..log.1, log.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import fsp from 'node:fs/promises';
 
 export interface LogEntry {
@@ -48,10 +49,19 @@ export function parseTimestamp(ts: string): { ms: number; utc: string } {
 
 /** Log files oldest first: path.N ... path.1, path. */
 export function logFiles(logPath: string, maxFiles = 20): string[] {
-  const files: string[] = [];
-  for (let i = maxFiles; i >= 1; i--) if (fs.existsSync(`${logPath}.${i}`)) files.push(`${logPath}.${i}`);
-  files.push(logPath);
-  return files;
+  // One directory listing instead of a stat per possible rotation (attach reads the log on every `docker run`).
+  const base = path.basename(logPath);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(logPath));
+  } catch {
+    names = [];
+  }
+  const rotated = names
+    .map((n) => (n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)) ? Number(n.slice(base.length + 1)) : 0))
+    .filter((i) => i >= 1 && i <= maxFiles)
+    .sort((a, b) => b - a);
+  return [...rotated.map((i) => `${logPath}.${i}`), logPath];
 }
 
 export interface ReadOptions {
