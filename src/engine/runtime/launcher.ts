@@ -20,6 +20,9 @@
  *   "<id> fail"                     the sync pipe closed without a line: the error file holds stderr
  * Lines stay under PIPE_BUF, so answers of concurrent jobs never interleave.
  *
+ * The container manager uses it unless SKIFF_NO_LAUNCHER is set (then conmon is spawned from the engine, as
+ * before; for A/B measurements).
+ *
  * If the helper dies, the next launch starts a new one. A job it had started keeps its own copy of the helper's
  * stdout and still answers through it; a job it had not read yet (no acknowledgement) is given to the new one.
  */
