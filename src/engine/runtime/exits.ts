@@ -5,7 +5,6 @@
  * (at adoption after an engine restart).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 export class ExitWatcher {
@@ -43,10 +42,10 @@ export class ExitWatcher {
     this.waiting.delete(id);
   }
 
-  /** Reads the exit code if the file exists. */
+  /** Reads the exit code if the file exists (a few bytes on tmpfs: read synchronously, no thread-pool hop). */
   async read(id: string): Promise<number | undefined> {
     try {
-      const text = (await fsp.readFile(path.join(this.dir, id), 'utf8')).trim();
+      const text = fs.readFileSync(path.join(this.dir, id), 'utf8').trim();
       if (text === '') return undefined;
       const n = Number(text);
       return Number.isFinite(n) ? n : undefined;
@@ -56,10 +55,12 @@ export class ExitWatcher {
   }
 
   async clear(id: string): Promise<void> {
-    // unlink, not fs.rm (which lstats first: one more thread-pool round trip on the start path).
-    await fsp.unlink(path.join(this.dir, id)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    // One unlink, synchronously (fs.rm lstats first; each thread-pool hop costs more than the syscall).
+    try {
+      fs.unlinkSync(path.join(this.dir, id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 
   private async check(id: string): Promise<void> {

@@ -76,7 +76,11 @@ export class Runc {
       if (watchdog) clearInterval(watchdog);
       await fh?.close();
     }
-    await fsp.rm(fifo, { force: true });
+    try {
+      fs.unlinkSync(fifo);
+    } catch {
+      /* already gone */
+    }
   }
 
   async kill(id: string, signal: string | number, all = false): Promise<void> {
