@@ -106,15 +106,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   }
   if (opts.unixSocket) {
     fs.rmSync(opts.unixSocket, { force: true }); // a previous run's socket file
-    fs.mkdirSync(path.dirname(opts.unixSocket), { recursive: true, mode: 0o700 });
-    const s = http.createServer(handler.handle);
-    // Owner-only from the first instant: create it under a umask that leaves no group/other bits.
-    const mask = process.umask(0o177);
-    try {
-      await listen(s, opts.unixSocket);
-    } finally {
-      process.umask(mask);
-    }
+    // The same mode the engine gives its run dir (it is usually that dir); the socket itself is owner-only.
+    fs.mkdirSync(path.dirname(opts.unixSocket), { recursive: true, mode: 0o711 });
+    // Connecting needs write permission on the socket, which the usual umask (022) already withholds from
+    // group and others; chmod makes it owner-only whatever the umask (no process-wide umask games, which
+    // would also hit files other code creates meanwhile).
+    await listen(http.createServer(handler.handle), opts.unixSocket);
+    fs.chmodSync(opts.unixSocket, 0o600);
     out.unixSocket = opts.unixSocket;
   }
   if (opts.controllers !== false) {
