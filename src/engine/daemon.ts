@@ -121,7 +121,7 @@ export class EngineDaemon {
     // --- networks (src/network) ---
     // Records and IP leases in DATA_DIR/network, namespaces in RUN_DIR/netns. Containers that no longer run give
     // their sandbox back (reconcile after a crash); running ones keep theirs and get their host ports again.
-    const networks = await NetworkManager.open({ dataDir: path.join(dataDir, 'network'), runDir: this.opts.runDir });
+    const networks = await NetworkManager.open({ dataDir: path.join(dataDir, 'network'), runDir: this.opts.runDir, runner: containers.commandRunner() });
     containers.setNetworking(networks);
     await networks.reconcile(containers.list().filter((r) => r.State.Running).map((r) => r.Id));
     registerNetworkRoutes(this.router, {

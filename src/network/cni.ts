@@ -8,7 +8,7 @@
  * - CHECK runs them in order with the cached result.
  * Runtime config (`portMappings`, `ips`, `mac`) reaches only the plugins that declare the capability.
  */
-import { run } from './exec';
+import { runVia, type Runner } from './exec';
 
 export const CNI_VERSION = '1.0.0';
 
@@ -65,7 +65,10 @@ export class CniError extends Error {
 }
 
 export class CniInvoker {
-  constructor(readonly pluginDirs: string[] = ['/usr/lib/cni', '/opt/cni/bin']) {}
+  constructor(
+    readonly pluginDirs: string[] = ['/usr/lib/cni', '/opt/cni/bin'],
+    private readonly runner?: Runner,
+  ) {}
 
   async add(list: ConfList, rt: RuntimeConf): Promise<CniResult> {
     let prev: CniResult | undefined;
@@ -111,7 +114,7 @@ export class CniInvoker {
         .map(([k, v]) => `${k}=${v}`)
         .join(';');
     }
-    const res = await run(bin, [], { env, stdin, allowFail: true, timeoutMs: 60_000 });
+    const res = await runVia(this.runner, bin, [], { env, stdin, allowFail: true, timeoutMs: 60_000 });
     if (res.code !== 0) {
       let msg = (res.stderr || res.stdout).trim() || `exit ${res.code}`;
       let code: number | undefined;

@@ -28,6 +28,21 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * Runs a command and reports its exit code and output without judging it (no throw on a non-zero exit): how a
+ * caller may run the per-container commands (netns creation, CNI plugins) other than by spawning from this
+ * process, e.g. through a small long-lived helper so that a large process is not forked for each.
+ */
+export type Runner = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number }) => Promise<RunResult>;
+
+/** `run` through a Runner when one is given (same errors as run: CommandError unless allowFail). */
+export async function runVia(runner: Runner | undefined, cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!runner) return run(cmd, args, opts);
+  const result = await runner(cmd, args, { env: opts.env, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+  if (result.code !== 0 && !opts.allowFail) throw new CommandError(cmd, args, result);
+  return result;
+}
+
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });

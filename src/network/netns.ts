@@ -6,10 +6,13 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { run } from './exec';
+import { runVia, type Runner } from './exec';
 
 export class NetnsDir {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly runner?: Runner,
+  ) {}
 
   pathOf(id: string): string {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new Error(`bad netns id ${JSON.stringify(id)}`);
@@ -25,7 +28,7 @@ export class NetnsDir {
     try {
       // One exec: unshare pins the new namespace on p and runs `ip` inside it to bring loopback up (so even a
       // sandbox without endpoints answers on 127.0.0.1; cheaper than CNI's loopback plugin).
-      await run('unshare', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up']);
+      await runVia(this.runner, 'unshare', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up']);
     } catch (err) {
       await this.remove(id).catch(() => undefined);
       throw err;
@@ -38,7 +41,7 @@ export class NetnsDir {
     const p = this.pathOf(id);
     // A file can carry stacked mounts if create raced with itself; unmount until none is left.
     for (let i = 0; i < 8 && (await isNsMount(p)); i++) {
-      await run('umount', ['-l', p], { allowFail: true });
+      await runVia(this.runner, 'umount', ['-l', p], { allowFail: true });
     }
     await fs.rm(p, { force: true });
   }

@@ -19,6 +19,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { SkiffError, conflict, internal, invalid, notFound, notModified } from '../../common/errors';
 import type { ContainerNetworking, PortBinding, SandboxResult } from '../../network/types';
+import { run as spawnRun, type Runner } from '../../network/exec';
 import type { ImageLookup, Snapshotter } from '../images/types';
 import { conmonCreate } from '../runtime/conmon';
 import { ExitWatcher } from '../runtime/exits';
@@ -138,6 +139,16 @@ export class ContainerManager {
       (path.resolve(opts.runDir) === '/run/skiff'
         ? 'skiff'
         : `skiff-${crypto.createHash('sha256').update(path.resolve(opts.runDir)).digest('hex').slice(0, 10)}`);
+  }
+
+  /**
+   * A runner for networking's per-container commands (netns, CNI plugins) through the same launch helper as
+   * conmon, so that bridge containers do not fork the engine either; spawned directly once the manager closed.
+   */
+  commandRunner(): Runner | undefined {
+    const l = this.launcher;
+    if (!l) return undefined;
+    return (cmd, args, o) => (l.open ? l.run(cmd, args, o) : spawnRun(cmd, args, { ...o, allowFail: true }));
   }
 
   /** Networking plugs in after construction (the composition root builds it later). */

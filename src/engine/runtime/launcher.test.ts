@@ -71,6 +71,29 @@ test('reports the sync line, stderr on failure, long lines, and passes arguments
   }
 });
 
+test('run: exit code, exact stdout and stderr, stdin, a replaced environment, a timeout, a missing command', async () => {
+  const l = new Launcher();
+  try {
+    const r = await l.run('sh', ['-c', 'cat; printf "%s|%s" "$A" "$PATH"; echo err >&2; exit 4'], {
+      stdin: 'in\nput\n',
+      env: { A: "x y'z $HOME", PATH: '/usr/bin:/bin' },
+      timeoutMs: 60_000,
+    });
+    assert.deepEqual(r, { code: 4, stdout: "in\nput\nx y'z $HOME|/usr/bin:/bin", stderr: 'err\n' });
+    const big = await l.run('sh', ['-c', 'head -c 100000 /dev/zero | tr "\\0" y']);
+    assert.equal(big.stdout, 'y'.repeat(100000));
+    const missing = await l.run('/nonexistent/cmd', []);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /No such file|not found/);
+    const slow = await l.run('sleep', ['30'], { timeoutMs: 500 });
+    assert.notEqual(slow.code, 0);
+    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => l.run('echo', [String(i)])));
+    many.forEach((m, i) => assert.deepEqual(m, { code: 0, stdout: `${i}\n`, stderr: '' }));
+  } finally {
+    l.close();
+  }
+});
+
 test('a job the helper had not started yet when it died is run by the next helper', async () => {
   const l = new Launcher();
   try {

@@ -27,7 +27,10 @@
  * stdout and still answers through it; a job it had not read yet (no acknowledgement) is given to the new one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 const LOOP = `while IFS=' ' read -r id n; do
   IFS= read -r -d '' -N "$n" job
@@ -82,10 +85,40 @@ export function launchScript(id: number, o: LaunchOptions): string {
   ].join('\n');
 }
 
+export interface RunOptions {
+  /** The whole environment of the command (default: the helper's, i.e. the engine's at its start). */
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The job script for a short command whose output is wanted: stdin, stdout and stderr are files (exact bytes,
+ * any size), the answer is "<id> exit <code>". Pure: tested on its own.
+ */
+export function runScript(id: number, argv: string[], files: { in?: string; out: string; err: string }, o: RunOptions): string {
+  const env = o.env
+    ? ['env', '-i', ...Object.entries(o.env).filter(([, v]) => v !== undefined).map(([k, v]) => {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${k}`);
+        return `${k}=${v}`;
+      })]
+    : [];
+  const timeout = o.timeoutMs ? ['timeout', '-s', 'KILL', String(Math.max(1, Math.ceil(o.timeoutMs / 1000)))] : [];
+  const cmd = [...timeout, ...env, ...argv].map(shq).join(' ');
+  return `${cmd} <${files.in ? shq(files.in) : '/dev/null'} >${shq(files.out)} 2>${shq(files.err)}; printf '%s exit %s\n' ${id} $?\n`;
+}
+
 interface Job {
-  resolve: (r: LaunchResult) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
-  errFile: string;
+  /** Turns the job's answer ("sync <line>", "exit 0"...) into its result. */
+  finish: (kind: string, rest: string) => unknown;
   script: string;
   /** The helper the job was last given to. */
   helper: ChildProcess;
@@ -109,11 +142,64 @@ export class Launcher {
 
   /** Runs the program through the helper; resolves with its first sync line (or its stderr if none). */
   launch(o: LaunchOptions): Promise<LaunchResult> {
+    return this.submit<LaunchResult>(
+      (id) => launchScript(id, o),
+      async (kind, rest) => {
+        if (kind === 'sync') return { line: rest, stderr: '' };
+        const text = await fsp.readFile(o.errFile, 'utf8').catch(() => '');
+        return kind === 'long' ? { line: text.replace(/\n$/, ''), stderr: '' } : { stderr: text };
+      },
+    );
+  }
+
+  /**
+   * Runs a short command through the helper and collects its exit code and output (what src/network's `run`
+   * does by spawning from this process). A command the helper cannot start exits 127 with the reason in stderr.
+   */
+  run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+    const dir = this.workDir();
+    const base = path.join(dir, `${process.pid}-${++this.runSeq}`);
+    const files = { in: o.stdin !== undefined ? `${base}.in` : undefined, out: `${base}.out`, err: `${base}.err` };
+    if (files.in) fs.writeFileSync(files.in, o.stdin!);
+    const take = (f: string | undefined): string => {
+      if (!f) return '';
+      try {
+        return fs.readFileSync(f, 'utf8');
+      } catch {
+        return '';
+      } finally {
+        try {
+          fs.unlinkSync(f);
+        } catch {
+          /* gone */
+        }
+      }
+    };
+    return this.submit<RunResult>(
+      (id) => runScript(id, [cmd, ...args], files, o),
+      (kind, rest) => {
+        take(files.in);
+        const out = { code: kind === 'exit' ? Number(rest) : 127, stdout: take(files.out), stderr: take(files.err) };
+        return out;
+      },
+    );
+  }
+
+  private runSeq = 0;
+  private dir?: string;
+
+  /** Where run() keeps its stdio files (small, removed after each command). */
+  private workDir(): string {
+    if (!this.dir) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-launcher-'));
+    return this.dir;
+  }
+
+  private submit<T>(script: (id: number) => string, finish: (kind: string, rest: string) => T | Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('launcher closed'));
     const id = ++this.seq;
-    const script = launchScript(id, o);
-    return new Promise<LaunchResult>((resolve, reject) => {
-      const job: Job = { resolve, reject, errFile: o.errFile, script, helper: undefined!, acked: false, sends: 0 };
+    const text = script(id);
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { resolve: resolve as (r: unknown) => void, reject, finish, script: text, helper: undefined!, acked: false, sends: 0 };
       this.jobs.set(id, job);
       this.send(id, job);
     }).finally(() => {
@@ -129,6 +215,11 @@ export class Launcher {
     if (!this.jobs.size) this.setRef(h, false);
   }
 
+  /** False once closed (run() and launch() then reject at once, having sent nothing). */
+  get open(): boolean {
+    return !this.closed;
+  }
+
   /** The helper's pid while it runs (tests). */
   get pid(): number | undefined {
     return this.child?.pid;
@@ -140,6 +231,7 @@ export class Launcher {
     const c = this.child;
     this.child = undefined;
     c?.stdin?.end();
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   private send(id: number, job: Job): void {
@@ -199,24 +291,25 @@ export class Launcher {
   }
 
   private async answer(line: string): Promise<void> {
-    const m = /^(\d+) (\+|sync|long|fail) ?(.*)$/.exec(line);
+    const m = /^(\d+) (\+|sync|long|fail|exit) ?(.*)$/.exec(line);
     if (!m) return;
     const id = Number(m[1]);
     const job = this.jobs.get(id);
     if (!job) return;
     if (m[2] === '+') return void (job.acked = true);
-    if (m[2] === 'sync') return this.settle(id, { line: m[3], stderr: '' });
-    const text = await fsp.readFile(job.errFile, 'utf8').catch(() => '');
-    if (m[2] === 'long') this.settle(id, { line: text.replace(/\n$/, ''), stderr: '' });
-    else this.settle(id, { stderr: text });
+    try {
+      this.settle(id, await job.finish(m[2], m[3]));
+    } catch (err) {
+      this.settle(id, undefined, err as Error);
+    }
   }
 
-  private settle(id: number, r: LaunchResult | undefined, err?: Error): void {
+  private settle(id: number, r: unknown, err?: Error): void {
     const job = this.jobs.get(id);
     if (!job) return;
     this.jobs.delete(id);
     if (err) job.reject(err);
-    else job.resolve(r!);
+    else job.resolve(r);
   }
 
   /** The idle helper must not keep the process alive; one with jobs in flight must. */
