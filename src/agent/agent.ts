@@ -24,7 +24,10 @@ import { LABEL_CONTAINER_NAME, LABEL_GRACE, LABEL_POD_UID } from './naming';
 import type { PodNetwork } from './network';
 import { hostFacts, microTime, nodeLabels, nodeStatus, type HostFacts } from './node-status';
 import { ProbeManager } from './probes';
-import { ImagePullError, PodRuntime, toRuntime } from './runtime';
+import { ImagePullError, PodRuntime, toRuntime, type ImageCheck } from './runtime';
+import { credentialsFromConfig } from '../engine/registry/auth';
+import { parseReference } from '../engine/images/reference';
+import type { RegistryCredentials } from '../engine/images/types';
 import { computePodStatus } from './status';
 import { computePodActions, type RuntimeContainer } from './sync';
 import type { ContainerSpec, PodV1 } from './types';
@@ -287,6 +290,34 @@ export class NodeAgent {
     return s;
   }
 
+  /**
+   * The kubelet's pull credentials: the first of the pod's imagePullSecrets (in order) whose docker config has
+   * an entry for the image's registry. None: the engine's own config.json applies.
+   */
+  private pullCredentials(pod: PodV1, image: string): RegistryCredentials | undefined {
+    const names = (pod.spec.imagePullSecrets ?? []).map((r) => r.name).filter((n): n is string => !!n);
+    if (!names.length) return undefined;
+    let host: string;
+    try {
+      host = parseReference(image).domain;
+    } catch {
+      return undefined; // a malformed reference fails in the pull itself, with the engine's message
+    }
+    const ns = pod.metadata.namespace ?? 'default';
+    for (const name of names) {
+      const secret = this.secrets.cache.getByName(ns, name) as Obj | undefined;
+      const raw = secret?.data?.['.dockerconfigjson'] ?? secret?.data?.['.dockercfg'];
+      if (typeof raw !== 'string') continue;
+      try {
+        const creds = credentialsFromConfig(JSON.parse(Buffer.from(raw, 'base64').toString('utf8')), host);
+        if (creds) return creds;
+      } catch {
+        /* a secret that is not JSON holds no credentials (upstream skips it too) */
+      }
+    }
+    return undefined;
+  }
+
   private lookups(pod: PodV1, podIP: string | undefined) {
     const ns = pod.metadata.namespace ?? 'default';
     const cm = (name: string) => this.configMaps.cache.getByName(ns, name) as Obj | undefined;
@@ -437,8 +468,11 @@ export class NodeAgent {
           wantRequeue(pullLeft);
           return;
         }
+        let imageCheck: ImageCheck;
         try {
-          await this.runtime.checkImage(s.spec);
+          imageCheck = await this.runtime.checkImage(s.spec, this.pullCredentials(pod, s.spec.image ?? ''), () =>
+            this.recorder.event(pod, 'Normal', 'Pulling', `Pulling image "${s.spec.image}"`),
+          );
         } catch (err) {
           if (!(err instanceof ImagePullError)) throw err;
           const reason = err.never ? 'ErrImageNeverPull' : 'ErrImagePull';
@@ -468,7 +502,7 @@ export class NodeAgent {
           const tCreate = Date.now();
           id = await this.runtime.create({ pod, spec: s.spec, kind: s.kind, attempt: s.attempt, env, mounts, hostname: podHostname(pod) });
           st.waiting.delete(s.spec.name);
-          this.recorder.event(pod, 'Normal', 'Pulled', `Container image "${s.spec.image}" already present on machine`);
+          this.recorder.event(pod, 'Normal', 'Pulled', pulledMessage(s.spec.image ?? '', imageCheck));
           this.recorder.event(pod, 'Normal', 'Created', `Created container ${s.spec.name}`);
           this.trace(pod, `create ${s.spec.name}`, tCreate);
           // (A sandbox that failed leaves this container 'created': the next sync removes it.)
@@ -708,4 +742,19 @@ function diffKeys(a: unknown, b: unknown, at = ''): string {
 
 function normalise(s: Obj): Obj {
   return JSON.parse(JSON.stringify(s, (k, v) => (k === 'lastProbeTime' || k === 'lastTransitionTime' || k === 'lastHeartbeatTime' ? undefined : v)));
+}
+
+/** The kubelet's "Pulled" event message: already present, or how long the pull took and the image's size. */
+export function pulledMessage(image: string, check: ImageCheck): string {
+  if (!check.pulled) return `Container image "${image}" already present on machine`;
+  const d = goDuration(check.ms);
+  return `Successfully pulled image "${image}" in ${d} (${d} including waiting)${check.size !== undefined ? `. Image size: ${check.size} bytes.` : ''}`;
+}
+
+/** Go's time.Duration String() for milliseconds: "850ms", "1.234s", "1m5.5s". */
+function goDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const m = Math.floor(ms / 60_000);
+  const sec = (ms % 60_000) / 1000;
+  return `${m ? `${m}m` : ''}${sec}s`;
 }

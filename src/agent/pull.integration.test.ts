@@ -6,6 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNodeCluster, eventually, type NodeCluster } from './testing/node-cluster';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startRegistry, type TestRegistry } from '../engine/registry/testing/registry';
 
 const root = process.getuid?.() === 0;
@@ -71,6 +74,10 @@ test('IfNotPresent pulls an image that lives only in the registry, and the pod r
     return r.stdout.includes('from-registry') && r.stdout;
   }, 'logs');
   assert.match(logs, /from-registry/);
+  // The kubelet's events for a real pull: Pulling, then Pulled with the time it took.
+  const events = (await cl.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=pulled'])).stdout;
+  assert.match(events, /Pulling +pod\/pulled +Pulling image ".*agent\/bb:1"/);
+  assert.match(events, /Pulled +pod\/pulled +Successfully pulled image ".*agent\/bb:1" in [0-9.]+m?s \([0-9.]+m?s including waiting\)\. Image size: \d+ bytes\./);
   const digests = JSON.parse((await cl.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', image])).stdout);
   assert.match(digests[0], new RegExp(`^${reg.host}/agent/bb@sha256:[a-f0-9]{64}$`));
   // With the image now present, Never runs too.
@@ -93,4 +100,49 @@ test('a tag the registry lacks: ErrImagePull with the registry\'s words, then Im
   assert.match(events, /Failed to pull image ".*agent\/bb:nope": manifest for .*agent\/bb:nope not found: manifest unknown: manifest unknown/);
   assert.equal((await pod('missing')).status.phase, 'Pending');
   await cl.kubectl(['delete', 'pod', 'missing', '--wait=false']);
+});
+
+test('imagePullSecrets: a registry that wants credentials gets them from the pod\'s dockerconfigjson secret', { skip: !root }, async () => {
+  const locked = await startRegistry({ htpasswd: { user: 'puller', password: 's3cret' } });
+  const cfgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-pullsecret-'));
+  try {
+    const img = `${locked.host}/private/bb:1`;
+    // Push with the CLI's own login (its config in a temp DOCKER_CONFIG), then drop the image from the node.
+    await cl.sh(`export DOCKER_CONFIG=${cfgDir}; echo s3cret | docker login -u puller --password-stdin ${locked.host} && docker tag ${image} ${img} && docker push ${img} && docker rmi ${img}`);
+    const dockerconfig = Buffer.from(JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from('puller:s3cret').toString('base64') } } })).toString('base64');
+    await cl.kubectl(['apply', '-f', '-'], {
+      input: `apiVersion: v1
+kind: Secret
+metadata: {name: regcred}
+type: kubernetes.io/dockerconfigjson
+data: {.dockerconfigjson: ${dockerconfig}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nocreds}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: ${img}, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: withcreds}
+spec:
+  terminationGracePeriodSeconds: 1
+  imagePullSecrets: [{name: missing-one}, {name: regcred}]
+  containers: [{name: c, image: ${img}, command: [sleep, "3600"]}]
+`,
+    });
+    await eventually(async () => (await pod('withcreds')).status?.phase === 'Running', 'pod with the secret Running', 120_000);
+    // Without the secret the same image is refused by the registry (the node's own config has no entry).
+    const events = await eventually(async () => {
+      const out = (await cl.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=nocreds'])).stdout;
+      return /Failed to pull image/.test(out) && out;
+    }, 'nocreds pull failure', 60_000);
+    assert.match(events, /unauthorized|authentication required|no basic auth credentials/);
+    await cl.kubectl(['delete', 'pod', 'nocreds', 'withcreds', '--wait=false']);
+  } finally {
+    fs.rmSync(cfgDir, { recursive: true, force: true });
+    await locked.stop();
+  }
 });

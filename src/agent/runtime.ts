@@ -25,6 +25,9 @@ import type { RuntimeContainer } from './sync';
 import type { ContainerSpec, PodV1 } from './types';
 import { engineResources } from './resources';
 
+/** What checkImage did: the image was there (or the policy kept it), or it was pulled (how long, its size). */
+export type ImageCheck = { pulled: false } | { pulled: true; ms: number; size?: number };
+
 export class ImagePullError extends Error {
   constructor(message: string, readonly never = false) {
     super(message);
@@ -113,7 +116,11 @@ export class PodRuntime {
    * `credentials`: the pod's imagePullSecrets entry for the image's registry (credentialsFromConfig in
    * src/engine/registry/auth.ts reads a dockerconfigjson secret); absent, the engine's own config.json.
    */
-  async checkImage(spec: ContainerSpec, credentials?: import('../engine/images/types').RegistryCredentials): Promise<void> {
+  async checkImage(
+    spec: ContainerSpec,
+    credentials?: import('../engine/images/types').RegistryCredentials,
+    onPulling?: () => void,
+  ): Promise<ImageCheck> {
     const image = spec.image ?? '';
     const images = this.containers.opts.images;
     const policy = spec.imagePullPolicy ?? (/:latest$|^[^:@]+$/.test(image.split('/').pop() ?? '') ? 'Always' : 'IfNotPresent');
@@ -126,18 +133,22 @@ export class PodRuntime {
     }
     if (policy === 'Never') {
       if (!present) throw new ImagePullError(`Container image "${image}" is not present with pull policy of Never`, true);
-      return;
+      return { pulled: false };
     }
-    if (present && policy !== 'Always') return;
+    if (present && policy !== 'Always') return { pulled: false };
     if (!images.pull) {
-      if (present) return;
+      if (present) return { pulled: false };
       throw new ImagePullError(`Failed to pull image "${image}": image not found in the node's image store and no registry client is available`);
     }
+    onPulling?.();
+    const t0 = Date.now();
     try {
       await images.pull(image, credentials);
     } catch (err) {
       throw new ImagePullError(`Failed to pull image "${image}": ${err instanceof Error ? err.message : String(err)}`);
     }
+    const size = await images.resolve(image).then((r) => r.size, () => undefined);
+    return { pulled: true, ms: Date.now() - t0, size };
   }
 
   async create(o: CreateOptions): Promise<string> {

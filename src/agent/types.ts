@@ -144,6 +144,8 @@ export interface PodSpecV1 {
   subdomain?: string;
   hostNetwork?: boolean;
   serviceAccountName?: string;
+  /** Secrets (kubernetes.io/dockerconfigjson or dockercfg) holding credentials for the images' registries. */
+  imagePullSecrets?: { name?: string }[];
   dnsPolicy?: string;
   activeDeadlineSeconds?: number;
   enableServiceLinks?: boolean;
