@@ -10,6 +10,7 @@
  *   RUN_DIR/runc/<id>                         runc state (runc --root)
  *   RUN_DIR/c/<id>/{config.json,rootfs,attach,ctl,pidfile,conmon.pid}   bundle and conmon endpoints
  *   RUN_DIR/exits/<id>                        conmon's exit file
+ *   RUN_DIR/launch/                           stdio files of commands run through the launch helper
  * cgroups: /<cgroupParent>/<id> in every v1 hierarchy.
  */
 import fs from 'node:fs';
@@ -125,12 +126,13 @@ export class ContainerManager {
   private readonly hostCaps = hostCapabilities();
   private readonly swapAccounting = fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   /** Starts conmon without forking this (large) process; see runtime/launcher.ts. */
-  private readonly launcher = process.env.SKIFF_NO_LAUNCHER ? undefined : new Launcher();
+  private readonly launcher: Launcher | undefined;
   private closed = false;
 
   constructor(readonly opts: ContainerManagerOptions) {
     this.runc = new Runc({ path: opts.runtimePath, root: path.join(opts.runDir, 'runc') });
     this.store = new ContainerStore(path.join(opts.dataDir, 'containers'));
+    this.launcher = process.env.SKIFF_NO_LAUNCHER ? undefined : new Launcher({ workDir: path.join(opts.runDir, 'launch') });
     this.exits = new ExitWatcher(path.join(opts.runDir, 'exits'));
     fs.mkdirSync(path.join(opts.runDir, 'c'), { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.join(opts.runDir, 'runc'), { recursive: true, mode: 0o700 });

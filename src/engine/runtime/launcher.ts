@@ -188,9 +188,15 @@ export class Launcher {
   private runSeq = 0;
   private dir?: string;
 
+  /** @param opts.workDir where run() keeps its stdio files (default: a new temp dir); removed by close(). */
+  constructor(private readonly opts: { workDir?: string } = {}) {}
+
   /** Where run() keeps its stdio files (small, removed after each command). */
   private workDir(): string {
-    if (!this.dir) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-launcher-'));
+    if (!this.dir) {
+      if (this.opts.workDir) fs.mkdirSync((this.dir = this.opts.workDir), { recursive: true, mode: 0o700 });
+      else this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-launcher-'));
+    }
     return this.dir;
   }
 
