@@ -3,7 +3,7 @@
  * sinceSeconds) read from the engine's container logs, and `kubectl exec` over WebSocket
  * (v5.channel.k8s.io / v4: first byte of each binary message is the channel — 0 stdin, 1 stdout,
  * 2 stderr, 3 status, 4 resize, 255 close) through the engine's exec sessions.
- * Port-forward: ./portforward (SPDY/3.1, plain or tunnelled in WebSocket) to the pod's IP.
+ * Port-forward: ./portforward (SPDY/3.1, plain or tunnelled in WebSocket) to the pod's IP. Attach: ./attach.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +20,7 @@ import type { RuntimeContainer } from './sync';
 import type { MetricsSampler } from './metrics';
 import { matchLabels, parseLabelSelector } from '../apiserver/selectors';
 import { acceptPortForward, type PortForwardTarget } from './portforward';
+import { acceptAttach } from './attach';
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
@@ -146,9 +147,13 @@ export class AgentConnector implements NodeConnector {
     const pod = podObj as PodLike;
     try {
       if (kind === 'portforward') return acceptPortForward({ ...portForwardTarget(pod), netnsPid: () => this.podPid(pod) }, req, socket, head);
-      if (kind !== 'exec') throw statusError(400, 'BadRequest', `${kind} is not supported by this node (skiff): use kubectl exec or logs`);
       const name = this.containerName(pod, q);
       const cur = this.attempts(pod, name)[0];
+      if (kind === 'attach') {
+        const podFullName = `${pod.metadata?.name ?? ''}_${pod.metadata?.namespace ?? ''}`;
+        return acceptAttach(this.wss, this.deps.containers, { containerId: cur?.id, running: cur?.state === 'running', name, podFullName }, q, req, socket, head);
+      }
+      if (kind !== 'exec') throw statusError(400, 'BadRequest', `${kind} is not supported by this node (skiff)`);
       if (!cur || cur.state !== 'running')
         throw statusError(400, 'BadRequest', `unable to upgrade connection: container not found ("${name}")`);
       const command = q.getAll('command');
