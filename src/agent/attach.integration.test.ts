@@ -41,6 +41,20 @@ spec:
     image: busybox
     command: ["sh", "-c", "while read l; do echo echo-$l; done; echo stdin-closed"]
     stdin: true
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ttysh
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  containers:
+  - name: sh
+    image: busybox
+    command: ["sh"]
+    stdin: true
+    tty: true
 `;
 
 let cl: NodeCluster;
@@ -63,7 +77,8 @@ before(async () => {
     const cat = await podStatus('cat');
     const st = (n: string) => w?.status?.containerStatuses?.find((s) => s.name === n)?.state;
     // `done` exits and, restarted under the pod's Always policy, goes to back-off: never running for long.
-    return cat?.status?.phase === 'Running' && st('c')?.running && st('done') && !st('done')?.running;
+    const tty = await podStatus('ttysh');
+    return tty?.status?.phase === 'Running' && cat?.status?.phase === 'Running' && st('c')?.running && st('done') && !st('done')?.running;
   }, 'writer and cat pods running', 180_000);
 });
 
@@ -119,6 +134,33 @@ test('kubectl attach -i: input to the stdin of a running container; EOF closes i
   const r = await cl.kubectl(['attach', '-i', 'cat'], { input: 'ping\npong\n', timeoutMs: 60_000 });
   assert.match(r.stdout, /echo-ping\necho-pong\nstdin-closed\n/);
   await eventually(async () => (await podStatus('cat'))?.status?.phase === 'Succeeded', 'cat pod completed', 60_000);
+});
+
+test('kubectl attach -it on a terminal: the container\'s TTY, sized as the client\'s terminal', { skip: !root, timeout: 120_000 }, async () => {
+  // `script` gives kubectl a real terminal (22x77); our pipe feeds that terminal.
+  const kubectl = `kubectl --kubeconfig ${cl.kubeconfig} --cache-dir ${cl.dir}/kube-cache attach -it ttysh`;
+  const proc = spawn('script', ['-qec', `stty cols 77 rows 22; ${kubectl}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  try {
+    await eventually(() => out.includes("If you don't see a command prompt"), 'attached', 60_000);
+    // The initial size (channel 4) and the input travel independently: ask until the answer shows the size.
+    await eventually(() => {
+      if (/22 77/.test(out)) return true;
+      proc.stdin!.write('stty size; test -t 0 && echo is-a-$((1+0))-tty\n');
+      return false;
+    }, 'the terminal size from inside', 60_000);
+    await eventually(() => out.includes('is-a-1-tty'), 'a terminal inside', 30_000);
+    proc.stdin!.write('exit\n');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    assert.notEqual(proc.exitCode, null, `kubectl attach did not end when the container exited: ${out}`);
+    if (process.env.SHOW) console.log(JSON.stringify(out));
+    await eventually(async () => (await podStatus('ttysh'))?.status?.phase === 'Succeeded', 'ttysh pod completed', 60_000);
+  } finally {
+    proc.kill('SIGKILL');
+  }
 });
 
 test('refusals: kubectl\'s own TTY check, a container that is not running', { skip: !root, timeout: 120_000 }, async () => {
