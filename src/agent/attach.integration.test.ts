@@ -41,6 +41,19 @@ spec:
     image: busybox
     command: ["sh", "-c", "while read l; do echo echo-$l; done; echo stdin-closed"]
     stdin: true
+    stdinOnce: true
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: keep
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "while read l; do echo echo-$l; done; echo stdin-closed; sleep 3600"]
+    stdin: true
 ---
 apiVersion: v1
 kind: Pod
@@ -78,7 +91,8 @@ before(async () => {
     const st = (n: string) => w?.status?.containerStatuses?.find((s) => s.name === n)?.state;
     // `done` exits and, restarted under the pod's Always policy, goes to back-off: never running for long.
     const tty = await podStatus('ttysh');
-    return tty?.status?.phase === 'Running' && cat?.status?.phase === 'Running' && st('c')?.running && st('done') && !st('done')?.running;
+    const keep = await podStatus('keep');
+    return tty?.status?.phase === 'Running' && keep?.status?.phase === 'Running' && cat?.status?.phase === 'Running' && st('c')?.running && st('done') && !st('done')?.running;
   }, 'writer and cat pods running', 180_000);
 });
 
@@ -134,6 +148,26 @@ test('kubectl attach -i: input to the stdin of a running container; EOF closes i
   const r = await cl.kubectl(['attach', '-i', 'cat'], { input: 'ping\npong\n', timeoutMs: 60_000 });
   assert.match(r.stdout, /echo-ping\necho-pong\nstdin-closed\n/);
   await eventually(async () => (await podStatus('cat'))?.status?.phase === 'Succeeded', 'cat pod completed', 60_000);
+});
+
+test('kubectl attach -i without stdinOnce: stdin outlives the session, a second attach types on', { skip: !root, timeout: 120_000 }, async () => {
+  for (const word of ['one', 'two']) {
+    // The container keeps running, so kubectl stays attached after its input ended: stop it once echoed.
+    const proc = spawn('kubectl', ['--kubeconfig', cl.kubeconfig, '--cache-dir', `${cl.dir}/kube-cache`, 'attach', '-i', 'keep'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      proc.stdin!.end(`${word}\n`);
+      await eventually(() => out.includes(`echo-${word}\n`), `echo-${word}`, 60_000).catch(async (err) => {
+        throw new Error(`${(err as Error).message}; kubectl: ${out}; log: ${(await cl.kubectl(['logs', 'keep'])).stdout}`);
+      });
+      assert.doesNotMatch(out, /stdin-closed/);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }
+  const logs = (await cl.kubectl(['logs', 'keep'])).stdout;
+  assert.equal(logs, 'echo-one\necho-two\n');
 });
 
 test('kubectl attach -it on a terminal: the container\'s TTY, sized as the client\'s terminal', { skip: !root, timeout: 120_000 }, async () => {

@@ -7,6 +7,11 @@
  * - input: conmon's attach socket (ContainerManager.attachStdin), only when the client asks for stdin AND the
  *   container was created with `stdin: true` (otherwise the client's input is read and dropped, as the CRI
  *   runtimes do);
+ * - stdinOnce (kubectl run -i): the session's end of input is the container's EOF, and stdin closes when the
+ *   session ends. Without stdinOnce, stdin outlives sessions (attach again and type on): conmon closes the
+ *   container's stdin when ANY attach-socket client goes away (the engine runs it without
+ *   --leave-stdin-open), so such containers get ONE bridge, shared by all sessions and kept until the
+ *   container stops;
  * - TTY and resize follow the container's `tty` (the kubelet ignores the request's tty for attach: whether a
  *   process runs on a terminal cannot change after it started);
  * - when the container exits: a Success status on channel 3 (the kubelet's ServeAttach), then close.
@@ -76,7 +81,8 @@ export function acceptAttach(
   const tty = rec.Config.Tty;
   const opts = attachOptions(q, tty);
   const stdin = opts.stdin && rec.Config.OpenStdin;
-  wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, containers, id, tty, stdin, opts));
+  const once = rec.Config.StdinOnce;
+  wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, containers, id, tty, stdin ? { once } : undefined, opts));
 }
 
 async function serve(
@@ -84,19 +90,27 @@ async function serve(
   containers: ContainerManager,
   id: string,
   tty: boolean,
-  stdin: boolean,
+  stdin: { once: boolean } | undefined,
   opts: { stdout: boolean; stderr: boolean },
 ): Promise<void> {
   const send = (channel: number, data: Buffer | string) => {
     if (ws.readyState !== ws.OPEN) return;
     ws.send(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
   };
+  let bridge: AttachInput | undefined;
+  // Input is held back until the log position is taken: what the container answers must come after it.
   let input: AttachInput | undefined;
+  const early: Buffer[] = [];
+  let eof = false;
   let closed = false;
   let stop = () => undefined as void;
+  // A shared bridge (no stdinOnce) is never closed by a session: that would close the container's stdin.
+  const release = () => {
+    if (stdin?.once) bridge?.close();
+  };
   ws.on('close', () => {
     closed = true;
-    input?.close();
+    release();
     stop();
   });
   ws.on('message', (raw: Buffer) => {
@@ -105,8 +119,9 @@ async function serve(
     const ch = buf[0];
     const data = buf.subarray(1);
     if (ch === 0) {
-      // The bridge buffers in its pipe until it has connected to conmon's socket.
-      input?.write(data);
+      // The bridge itself buffers in its pipe until it has connected to conmon's socket.
+      if (input) input.write(data);
+      else if (stdin) early.push(Buffer.from(data));
     } else if (ch === 4 && tty) {
       try {
         const sz = JSON.parse(data.toString()) as { Width?: number; Height?: number };
@@ -117,12 +132,17 @@ async function serve(
     } else if (ch === 255 && data[0] === 0) {
       // End of the client's input. Without a TTY the container sees EOF on stdin. With one, EOF on a
       // terminal is the user's ^D (already sent as data); the session stays until the container exits.
-      if (!tty) input?.end();
+      // Without stdinOnce the client's EOF ends only its own input (as upstream): stdin stays open.
+      if (!tty && stdin?.once) {
+        eof = true;
+        input?.end();
+      }
     }
   });
   try {
     containers.noteAttach(id);
-    if (stdin) input = containers.attachStdin(id);
+    if (stdin) bridge = stdin.once ? containers.attachStdin(id) : sharedInput(containers, id);
+    if (closed) release();
     // From now on: the log's current end. Output written before the attach is not replayed (as upstream).
     const { offset, ino } = await containers.readLogs(id, { stdout: false, stderr: false });
     const write = (e: LogEntry) => {
@@ -142,6 +162,9 @@ async function serve(
     });
     stop = f.stop;
     if (closed) f.stop();
+    input = closed ? undefined : bridge;
+    for (const b of early.splice(0)) input?.write(b);
+    if (eof) input?.end();
     await f.done;
     if (resumeTimer) clearTimeout(resumeTimer);
     send(3, JSON.stringify({ metadata: {}, status: 'Success' }));
@@ -151,6 +174,33 @@ async function serve(
       JSON.stringify({ metadata: {}, status: 'Failure', message: `error attaching to container: ${(err as Error).message}`, reason: 'InternalError', code: 500 }),
     );
   }
-  input?.close();
+  release();
   ws.close(1000);
+}
+
+/** One stdin bridge per running container without stdinOnce (see the header); dead ones are dropped. */
+const shared = new Map<string, AttachInput>();
+
+function sharedInput(containers: ContainerManager, id: string): AttachInput {
+  for (const [cid, input] of shared) {
+    let running = false;
+    try {
+      running = containers.get(cid).State.Running;
+    } catch {
+      /* removed */
+    }
+    if (!running) {
+      input.close();
+      shared.delete(cid);
+    }
+  }
+  let input = shared.get(id);
+  if (!input) {
+    input = containers.attachStdin(id);
+    shared.set(id, input);
+    // It could not connect (the container stopped meanwhile): the next session makes a new one.
+    const made = input;
+    made.ready.catch(() => shared.get(id) === made && shared.delete(id));
+  }
+  return input;
 }
