@@ -2,8 +2,9 @@
  * `kubectl attach` and `kubectl run -i[t] --rm` (the real kubectl 1.32, WebSocket v5) against `skiff server`
  * with its node: input piped to a container's own stdin (with and without a TTY), the pod deleted after the
  * session, output written after attaching reaching the client (`-c` picks the container), stdout and stderr
- * kept apart without a TTY, kubectl's own TTY refusal, and the node's refusal for a container that is not
- * running. Root only.
+ * kept apart without a TTY, stdinOnce (EOF closes the container's stdin) versus stdin that outlives a session,
+ * a real terminal (through `script`) with its size and a re-attach after a detach, kubectl's own TTY refusal,
+ * and the node's refusal for a container that is not running. Root only, ~70 s.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -170,30 +171,43 @@ test('kubectl attach -i without stdinOnce: stdin outlives the session, a second 
   assert.equal(logs, 'echo-one\necho-two\n');
 });
 
-test('kubectl attach -it on a terminal: the container\'s TTY, sized as the client\'s terminal', { skip: !root, timeout: 120_000 }, async () => {
+test('kubectl attach -it on a terminal: the container\'s TTY, sized as the client\'s terminal; attach again after a detach', { skip: !root, timeout: 180_000 }, async () => {
   // `script` gives kubectl a real terminal (22x77); our pipe feeds that terminal.
-  const kubectl = `kubectl --kubeconfig ${cl.kubeconfig} --cache-dir ${cl.dir}/kube-cache attach -it ttysh`;
-  const proc = spawn('script', ['-qec', `stty cols 77 rows 22; ${kubectl}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
-  try {
-    await eventually(() => out.includes("If you don't see a command prompt"), 'attached', 60_000);
-    // The initial size (channel 4) and the input travel independently: ask until the answer shows the size.
-    await eventually(() => {
-      if (/22 77/.test(out)) return true;
-      proc.stdin!.write('stty size; test -t 0 && echo is-a-$((1+0))-tty\n');
+  const attach = () => {
+    const kubectl = `kubectl --kubeconfig ${cl.kubeconfig} --cache-dir ${cl.dir}/kube-cache attach -it ttysh`;
+    const proc = spawn('script', ['-qec', `stty cols 77 rows 22; ${kubectl}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const s = { proc, out: '', exited: new Promise<void>((r) => proc.on('exit', () => r())) };
+    proc.stdout!.on('data', (d: Buffer) => (s.out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (s.out += d.toString()));
+    return s;
+  };
+  // Types `line` until `want` shows (the first input may race the session's start; a line typed twice is harmless).
+  const typeUntil = (s: ReturnType<typeof attach>, line: string, want: RegExp, what: string) =>
+    eventually(() => {
+      if (want.test(s.out)) return true;
+      s.proc.stdin!.write(line);
       return false;
-    }, 'the terminal size from inside', 60_000);
-    await eventually(() => out.includes('is-a-1-tty'), 'a terminal inside', 30_000);
-    proc.stdin!.write('exit\n');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
-    assert.notEqual(proc.exitCode, null, `kubectl attach did not end when the container exited: ${out}`);
-    if (process.env.SHOW) console.log(JSON.stringify(out));
+    }, what, 60_000);
+  const first = attach();
+  try {
+    await eventually(() => first.out.includes("If you don't see a command prompt"), 'attached', 60_000);
+    await typeUntil(first, 'stty size; test -t 0 && echo is-a-$((1+0))-tty\n', /22 77[^]*is-a-1-tty/, 'the terminal size and a terminal inside');
+  } finally {
+    // A detach (kubectl killed): the container and its terminal input live on.
+    first.proc.kill('SIGKILL');
+  }
+  await first.exited;
+  const second = attach();
+  try {
+    await eventually(() => second.out.includes("If you don't see a command prompt"), 'attached again', 60_000);
+    await typeUntil(second, 'echo again-$((2+0))\n', /again-2/, 'input after re-attaching');
+    second.proc.stdin!.write('exit\n');
+    await Promise.race([second.exited, new Promise((r) => setTimeout(r, 60_000))]);
+    assert.notEqual(second.proc.exitCode, null, `kubectl attach did not end when the container exited: ${second.out}`);
+    if (process.env.SHOW) console.log(JSON.stringify([first.out, second.out]));
     await eventually(async () => (await podStatus('ttysh'))?.status?.phase === 'Succeeded', 'ttysh pod completed', 60_000);
   } finally {
-    proc.kill('SIGKILL');
+    second.proc.kill('SIGKILL');
   }
 });
 
