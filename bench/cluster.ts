@@ -7,6 +7,12 @@
  *
  *   npm run build && node dist/bench/cluster.js [--rounds 3] [--churn-seconds 10] [--rate 20] [--no-swarm]
  *                                               [--only create,scale,churn,rss] [--cpu-prof DIR]
+ *                                               [--timeline]
+ *
+ * --timeline (create 10; with SKIFF_AGENT_TRACE=1 in the environment for the agent's marks): per pod, ms after
+ * the Deployment's create request when the watch saw it added / bound, the agent's marks (first sync "seen",
+ * sandbox, container create, start, status write: "end(duration)") and Ready on the watch; per round, the
+ * machine's CPU busy time over the round (all cores, /proc/stat) and the server process's own.
  *
  * SKIFF_AGENT_TRACE=1 in the environment makes the agent log per-pod phase times (sandbox, create, start,
  * status and why a status was written) to the server's log.
@@ -145,10 +151,55 @@ function rssMb(pid: number | undefined): number {
 
 async function skiffCreate(cl: NodeCluster, name: string, n: number): Promise<number> {
   const done = waitFor(cl.client, `app=${name}`, (ps) => ps.length === n && ps.every(isReady));
+  // --timeline: per pod, when the watch saw it created / bound / Ready (epoch ms, like the agent's trace marks).
+  const seen = new Map<string, { added?: number; bound?: number; ready?: number }>();
+  const stopTl = flag('timeline')
+    ? await watchPods(cl.client, `app=${name}`, (_p, ev) => {
+        const m = seen.get(ev.pod.metadata.name) ?? {};
+        seen.set(ev.pod.metadata.name, m);
+        const now = Date.now();
+        m.added ??= now;
+        if (ev.pod.spec?.nodeName) m.bound ??= now;
+        if (isReady(ev.pod)) m.ready ??= now;
+      })
+    : undefined;
   await sleep(100); // the watch is open
   const t0 = performance.now();
+  const e0 = Date.now();
+  const sys0 = sysCpu();
+  const srv0 = cpuSeconds(cl.pid());
   await cl.client.create(RESOURCES.deployments, 'default', deployment(name, n));
-  return (await done) - t0;
+  const t = (await done) - t0;
+  if (flag('timeline')) {
+    const sys1 = sysCpu();
+    process.stderr.write(`  ${name}: ${(t / 1000).toFixed(2)} s; CPU busy ${((sys1.busy - sys0.busy) * 10).toFixed(0)} ms of ${((sys1.total - sys0.total) * 10).toFixed(0)} (all cores), server ${((cpuSeconds(cl.pid()) - srv0) * 1000).toFixed(0)} ms\n`);
+  }
+  if (stopTl) {
+    stopTl();
+    await sleep(300); // the agent logs its status write after the API answered; the watch may be faster
+    printTimeline(cl.logs(), seen, e0);
+  }
+  return t;
+}
+
+/** Jiffies of all cores from /proc/stat: busy (all but idle and iowait) and total. */
+function sysCpu(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total };
+}
+
+/** One line per pod: ms after the Deployment's create request of each phase (watch marks and agent trace marks). */
+function printTimeline(logs: string, seen: Map<string, { added?: number; bound?: number; ready?: number }>, e0: number): void {
+  const marks = new Map<string, string[]>();
+  for (const m of logs.matchAll(/trace (\S+) (.+?) (\d+)ms @(\d+)/g)) {
+    if (!seen.has(m[1])) continue;
+    const what = m[2].replace(/^(create|start) \S+$/, '$1').replace(/^status (\S+).*$/, 'status($1)');
+    marks.set(m[1], [...(marks.get(m[1]) ?? []), `${what} ${Number(m[4]) - e0}(${m[3]})`]);
+  }
+  const rel = (x?: number) => (x === undefined ? '-' : String(x - e0));
+  const rows = [...seen].sort((a, b) => (a[1].ready ?? 0) - (b[1].ready ?? 0));
+  for (const [pod, s] of rows) process.stderr.write(`  ${pod}: added ${rel(s.added)} bound ${rel(s.bound)} | ${(marks.get(pod) ?? []).join(' ')} | ready ${rel(s.ready)}\n`);
 }
 
 async function skiffScale(cl: NodeCluster, name: string, from: number, to: number): Promise<number> {

@@ -362,6 +362,7 @@ export class NodeAgent {
       this.terminate(uid, pod, records);
       return undefined;
     }
+    if (this.tracing && !this.state.has(uid)) this.trace(pod, 'seen', Date.now());
     const st = this.stateOf(uid);
     const phase = pod.status?.phase;
     const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -703,7 +704,8 @@ export class NodeAgent {
 
   private readonly tracing = !!process.env.SKIFF_AGENT_TRACE;
   private trace(pod: PodV1, what: string, since: number): void {
-    if (this.tracing) this.log(`trace ${pod.metadata.name} ${what} ${Date.now() - since}ms`);
+    // The end time (epoch ms) lets bench/cluster.ts --timeline line the phases up with the API's events.
+    if (this.tracing) this.log(`trace ${pod.metadata.name} ${what} ${Date.now() - since}ms @${Date.now()}`);
   }
 
   /** Waits for the terminations in progress (tests, shutdown). */
