@@ -71,6 +71,7 @@ export function acceptAttach(
     // is not running; the translator reports that failure as an InternalError status on the error channel.
     const message = `Internal error occurred: unable to upgrade connection: container ${target.name} not found in pod ${target.podFullName}`;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate());
       ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 }))]));
       ws.close(1000);
     });
@@ -108,6 +109,8 @@ async function serve(
   const release = () => {
     if (stdin?.once) bridge?.close();
   };
+  // A broken peer (bad frame, reset) must not become an unhandled 'error' event in the server.
+  ws.on('error', () => ws.terminate());
   ws.on('close', () => {
     closed = true;
     release();
