@@ -101,6 +101,30 @@ test('docker run -i passes stdin and closes it at end of input', { timeout: 180_
   assert.equal(ok(r), 'line1\nline2\ndone\n');
 });
 
+test('docker attach: a -di container keeps its stdin when an attached client leaves (StdinOnce false)', { timeout: 180_000 }, async () => {
+  ok(await d('run', '-di', '--network', 'none', '--name', 'stdin-keep', 'busybox', 'sh', '-c', 'while read l; do echo got $l; done; echo stdin-closed'));
+  const logs = async () => (await d('logs', 'stdin-keep')).stdout;
+  try {
+    for (const word of ['one', 'two']) {
+      // SIGKILL: the docker CLI forwards SIGTERM to the container (sig-proxy) instead of leaving.
+      const client = spawn('docker', ['attach', 'stdin-keep'], { env: { ...process.env, DOCKER_HOST: engine.host }, stdio: ['pipe', 'ignore', 'ignore'] });
+      const closed = new Promise((r) => client.once('close', r));
+      client.stdin.on('error', () => undefined); // a client that already left (stopped container)
+      client.stdin.write(`${word}\n`);
+      try {
+        assert.ok(await until(async () => (await logs()).includes(`got ${word}`), 60_000), `the container read "${word}"`);
+      } finally {
+        client.kill('SIGKILL');
+        await closed;
+      }
+    }
+    assert.equal(await inspect('stdin-keep', '{{.State.Running}}'), 'true');
+    assert.doesNotMatch(await logs(), /stdin-closed/);
+  } finally {
+    await d('rm', '-f', 'stdin-keep');
+  }
+});
+
 test('docker run -it gives a TTY and the exit code', { timeout: 180_000 }, async () => {
   const r = await underPty(`docker run -it --rm busybox sh -c 'tty; exit 5'`, '');
   assert.equal(r.code, 5, r.stdout + r.stderr);

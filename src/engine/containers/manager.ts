@@ -476,6 +476,8 @@ export class ContainerManager {
         logSizeMax: logOpts.maxSize ? logOpts.maxSize * 4 : undefined,
         terminal: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
+        // Docker: only a StdinOnce container's stdin closes when its (first) attached client leaves.
+        leaveStdinOpen: !rec.Config.StdinOnce,
       }, this.launcher);
       const [created, networked] = await Promise.allSettled([conmonP, network.final ? network : networkP]);
       if (created.status === 'fulfilled') undo.push(() => this.runc.delete(id, true).catch(() => undefined));

@@ -33,6 +33,8 @@ export interface ConmonCommon {
   logSizeMax?: number;
   terminal: boolean;
   stdin: boolean;
+  /** Keep the container's stdin open when an attached client leaves (Docker's StdinOnce=false). */
+  leaveStdinOpen?: boolean;
   /** Kill after this many seconds (health checks). */
   timeoutSeconds?: number;
 }
@@ -70,6 +72,7 @@ function commonArgs(o: ConmonCommon): string[] {
   if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');
+  if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
   if (o.timeoutSeconds && o.timeoutSeconds > 0) args.push('-T', String(Math.ceil(o.timeoutSeconds)));
   return args;
 }
