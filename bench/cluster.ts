@@ -251,25 +251,16 @@ async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promi
     }
   });
   const total = seconds * rate;
-  const t0 = performance.now();
-  const creates: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait > 0) await sleep(wait);
-    const name = `churn-${i}`;
-    sent.set(name, performance.now());
-    creates.push(
-      c
-        .create(RESOURCES.pods, 'default', {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name, labels: { bench: 'churn' } },
-          spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
-        })
-        .catch((e) => process.stderr.write(`create ${name}: ${(e as Error).message}\n`)),
-    );
-  }
-  await Promise.all(creates);
+  await paced(total, rate, sent, (name) =>
+    c
+      .create(RESOURCES.pods, 'default', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { bench: 'churn' } },
+        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+      })
+      .catch((e) => process.stderr.write(`create ${name}: ${(e as Error).message}\n`)),
+  );
   const deadline = Date.now() + 120_000;
   while (lat.length < total && Date.now() < deadline) await sleep(200);
   stop();
@@ -328,24 +319,15 @@ async function swarmChurn(sw: SwarmPeer, rate: number, seconds: number): Promise
       await sleep(25);
     }
   })();
-  const t0 = performance.now();
-  const creates: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait > 0) await sleep(wait);
-    const name = `churn-${i}`;
-    sent.set(name, performance.now());
-    creates.push(
-      sw
-        .api('POST', '/services/create', {
-          Name: name,
-          TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Command: ['sleep', '3600'], Labels: { 'bench.name': name } } },
-          Mode: { Replicated: { Replicas: 1 } },
-        })
-        .catch((e) => process.stderr.write(`swarm create ${name}: ${(e as Error).message}\n`)),
-    );
-  }
-  await Promise.all(creates);
+  await paced(total, rate, sent, (name) =>
+    sw
+      .api('POST', '/services/create', {
+        Name: name,
+        TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Command: ['sleep', '3600'], Labels: { 'bench.name': name } } },
+        Mode: { Replicated: { Replicas: 1 } },
+      })
+      .catch((e) => process.stderr.write(`swarm create ${name}: ${(e as Error).message}\n`)),
+  );
   const deadline = Date.now() + 120_000;
   while (lat.length < total && Date.now() < deadline) await sleep(200);
   polling = false;
@@ -483,3 +465,20 @@ main().catch((err) => {
   process.stderr.write(`${(err as Error).stack}\n`);
   process.exit(1);
 });
+
+/**
+ * Churn's open-loop pacing: `total` creates at `rate` per second on a fixed schedule (a slow answer never delays
+ * the next send), each name's send time recorded in `sent`; resolves once every create has answered.
+ */
+async function paced(total: number, rate: number, sent: Map<string, number>, create: (name: string) => Promise<unknown>): Promise<void> {
+  const t0 = performance.now();
+  const creates: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `churn-${i}`;
+    sent.set(name, performance.now());
+    creates.push(create(name));
+  }
+  await Promise.all(creates);
+}
