@@ -48,7 +48,8 @@ export interface StartOptions {
 const ROOT = path.resolve(__dirname, '..', '..');
 const SKIFF = path.join(ROOT, 'bin', 'skiff');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: Buffer | string): Promise<DockerResult> {
+/** Runs a command to its end (stdin `input`, or empty), collecting both streams. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, input?: Buffer | string): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -5,11 +5,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
+import { run, startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
 import { startRegistry, type TestRegistry } from './testing/registry';
 import { startTokenServer, type TokenServer } from './testing/token-server';
 import { selfSignedCert } from './testing/certs';
@@ -56,17 +55,6 @@ after(async () => {
   await tokens?.close();
 });
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d));
-    c.stderr.on('data', (d: Buffer) => (stderr += d));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 function ok(r: DockerResult): string {
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}${r.stdout}`);

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
+import { run, startEngine, type DockerResult, type EngineHandle } from '../../../test/engine';
 import { freePort, startRegistry, type TestRegistry } from './testing/registry';
 
 const root = process.getuid?.() === 0;
@@ -42,17 +42,6 @@ function ok(r: DockerResult): string {
   return r.stdout;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d));
-    c.stderr.on('data', (d: Buffer) => (stderr += d));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** Every blob file in an engine's content store. */
 function blobs(e: EngineHandle): string[] {
