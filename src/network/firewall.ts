@@ -49,32 +49,61 @@ export function networkTag(networkId: string): string {
 }
 
 export class Firewall {
-  /** Creates the SKIFF-* chains and the jump from FORWARD; idempotent, keeps SKIFF-USER's content. */
+  /**
+   * Creates the SKIFF-* chains and the jump from FORWARD; idempotent, keeps SKIFF-USER's content.
+   *
+   * Every engine and agent start (and every reconcile) calls this while other skiff processes on the host
+   * forward traffic, so it must never open a window in which forwarded packets skip SKIFF-USER: chains whose
+   * content is already right are left alone, and a rebuild or a move of the FORWARD jump goes through
+   * `iptables-restore --noflush` as one nf_tables transaction (declaring a chain there flushes just it).
+   */
   async ensureBase(): Promise<void> {
+    // Two skiff processes starting together can both move the jump; the later transaction then fails as a
+    // whole (its delete no longer matches) and is recomputed from what the first left.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ensureBaseOnce();
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async ensureBaseOnce(): Promise<void> {
     await ensureChain('filter', 'SKIFF-USER');
     await ensureChain('filter', 'SKIFF-ISOLATION');
-    await ensureChain('filter', 'SKIFF-ISOLATION-2');
-    await ensureChain('filter', 'SKIFF-FORWARD');
     await ensureChain('nat', 'SKIFF-POSTROUTING');
     await ensureRule('nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-POSTROUTING']);
-    // SKIFF-FORWARD and SKIFF-ISOLATION-2 have fixed content: rebuild them so an upgrade or a partial write
-    // never leaves a stale rule.
-    await ipt(['-t', 'filter', '-F', 'SKIFF-FORWARD']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-j', 'SKIFF-USER']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-j', 'SKIFF-ISOLATION']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-o', WILDCARD, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-o', WILDCARD, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-FORWARD', '-i', WILDCARD, '-j', 'ACCEPT']);
-    await ipt(['-t', 'filter', '-F', 'SKIFF-ISOLATION-2']);
-    await ipt(['-t', 'filter', '-A', 'SKIFF-ISOLATION-2', '-o', WILDCARD, '-j', 'DROP']);
-    // Our jump goes first in FORWARD so isolation applies before any other accept (e.g. the CNI firewall
-    // plugin's CNI-FORWARD); the operator still has SKIFF-USER ahead of everything of ours.
-    const first = await ipt(['-t', 'filter', '-S', 'FORWARD']);
-    const rules = first.stdout.split('\n').filter((l) => l.startsWith('-A FORWARD'));
-    if (rules[0] !== '-A FORWARD -m comment --comment skiff -j SKIFF-FORWARD') {
-      await ipt(['-t', 'filter', '-D', 'FORWARD', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD'], true);
-      await ipt(['-t', 'filter', '-I', 'FORWARD', '1', '-m', 'comment', '--comment', 'skiff', '-j', 'SKIFF-FORWARD']);
+    const fixed: Record<string, string[]> = {
+      'SKIFF-FORWARD': [
+        '-j SKIFF-USER',
+        '-j SKIFF-ISOLATION',
+        `-o ${WILDCARD} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-o ${WILDCARD} -m conntrack --ctstate DNAT -j ACCEPT`,
+        `-i ${WILDCARD} -j ACCEPT`,
+      ],
+      'SKIFF-ISOLATION-2': [`-o ${WILDCARD} -j DROP`],
+    };
+    const restore: string[] = [];
+    // SKIFF-FORWARD and SKIFF-ISOLATION-2 have fixed content: rebuilt when it differs, so an upgrade or a
+    // partial write never leaves a stale rule.
+    for (const [chain, rules] of Object.entries(fixed)) {
+      const listed = await ipt(['-t', 'filter', '-S', chain], true);
+      const want = [`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${r}`)];
+      if (listed.code === 0 && sameLines(listed.stdout, want)) continue;
+      restore.push(`:${chain} - [0:0]`, ...rules.map((r) => `-A ${chain} ${r}`));
     }
+    // Our jump goes first in FORWARD so isolation applies before any other accept (e.g. the CNI firewall
+    // plugin's CNI-FORWARD); the operator still has SKIFF-USER ahead of everything of ours. Moving it is a
+    // delete and an insert in the same transaction.
+    const jump = '-m comment --comment skiff -j SKIFF-FORWARD';
+    const forward = (await ipt(['-t', 'filter', '-S', 'FORWARD'])).stdout.split('\n').filter((l) => l.startsWith('-A FORWARD'));
+    if (forward[0] !== `-A FORWARD ${jump}`) {
+      for (const line of forward) if (line === `-A FORWARD ${jump}`) restore.push(`-D FORWARD ${jump}`);
+      restore.push(`-I FORWARD 1 ${jump}`);
+    }
+    if (restore.length === 0) return;
+    await run('iptables-restore', ['-w', '5', '--noflush'], { stdin: ['*filter', ...restore, 'COMMIT', ''].join('\n') });
   }
 
   /** Isolation rules of one network (idempotent). */
@@ -112,6 +141,11 @@ export class Firewall {
       await ipt(['-t', 'filter', '-X', ch], true);
     }
   }
+}
+
+function sameLines(listing: string, want: string[]): boolean {
+  const got = listing.split('\n').filter((l) => l.trim() !== '');
+  return got.length === want.length && got.every((l, i) => l === want[i]);
 }
 
 /** Splits one `iptables -S` line into arguments (handles the quotes iptables puts around comments). */
