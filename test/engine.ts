@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 export interface DockerResult {
   code: number;
@@ -95,6 +95,12 @@ export async function startEngine(opts: StartOptions = {}): Promise<EngineHandle
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-engine-'));
   const dataDir = path.join(tmp, 'data');
   const runDir = path.join(tmp, 'run');
+  // The run dir is a tmpfs, as /run/skiff is for a real engine (unmounted by stop(): mountsUnder).
+  fs.mkdirSync(runDir, { mode: 0o700 });
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0700', 'tmpfs', runDir]).status !== 0) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`cannot mount a tmpfs on ${runDir}`);
+  }
   const socket = path.join(tmp, 'd.sock');
   const host = `unix://${socket}`;
   let stderr = '';

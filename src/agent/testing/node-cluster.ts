@@ -145,6 +145,13 @@ export async function startNodeCluster(opts: { env?: NodeJS.ProcessEnv; args?: s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-node-'));
   const dataDir = path.join(dir, 'data');
   const runDir = path.join(dir, 'run');
+  // The run dir is a tmpfs, as /run/skiff-* is for a real node: runtime state (exit files, bundles, runc
+  // state) on the disk would measure and test the wrong thing. Unmounted by cleanupNodeDir (mountsUnder).
+  fs.mkdirSync(runDir, { mode: 0o700 });
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0700', 'tmpfs', runDir]).status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot mount a tmpfs on ${runDir}`);
+  }
   const socket = path.join(dir, 'docker.sock');
   const kubeconfig = path.join(dataDir, 'kubeconfig.yaml');
   const cacheDir = path.join(dir, 'kube-cache');

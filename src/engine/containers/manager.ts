@@ -312,7 +312,7 @@ export class ContainerManager {
         Mounts: mounts,
         Skiff: { manuallyStopped: false, hasBeenStarted: false },
       };
-      await this.store.save(rec);
+      this.store.create(rec);
       this.live.set(id, { rec, lock: Promise.resolve(), exitWaiters: [], removedWaiters: [], backoffMs: 0, startedAtMs: 0 });
       this.event('create', rec);
       return { Id: id, Warnings: [] };
