@@ -146,7 +146,7 @@ export class ExecManager {
     try {
       handle = await conmonExec({
         conmonPath: this.opts.conmonPath,
-        runtimePath: this.opts.runtimePath,
+        runtimePath: this.containers.runc.exe,
         runtimeArgs: this.containers.runc.globalArgs,
         cid: rec.Id,
         cuuid: id,

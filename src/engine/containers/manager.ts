@@ -130,9 +130,9 @@ export class ContainerManager {
   private closed = false;
 
   constructor(readonly opts: ContainerManagerOptions) {
-    this.runc = new Runc({ path: opts.runtimePath, root: path.join(opts.runDir, 'runc') });
+    this.launcher = process.env.SKIFF_NO_LAUNCHER ? undefined : new Launcher({ workDir: path.join(opts.runDir, 'launch'), runtime: opts.runtimePath });
+    this.runc = new Runc({ path: opts.runtimePath, root: path.join(opts.runDir, 'runc'), launcher: this.launcher });
     this.store = new ContainerStore(path.join(opts.dataDir, 'containers'));
-    this.launcher = process.env.SKIFF_NO_LAUNCHER ? undefined : new Launcher({ workDir: path.join(opts.runDir, 'launch') });
     this.exits = new ExitWatcher(path.join(opts.runDir, 'exits'));
     fs.mkdirSync(path.join(opts.runDir, 'c'), { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.join(opts.runDir, 'runc'), { recursive: true, mode: 0o700 });
@@ -1045,7 +1045,7 @@ export class ContainerManager {
     return new Promise((resolve) => {
       const { execFile } = require('node:child_process') as typeof import('node:child_process');
       execFile(
-        this.opts.runtimePath,
+        this.runc.exe,
         [...this.runc.globalArgs, 'exec', id, ...args],
         { timeout: timeoutMs, maxBuffer: 1024 * 1024, killSignal: 'SIGKILL' },
         (err, stdout, stderr) => {

@@ -86,7 +86,8 @@ export async function conmonCreate(o: ConmonCommon, launcher?: Launcher): Promis
   if (o.bundle.length + '/attach'.length >= 108) throw invalid(`attach socket path too long under ${o.bundle}`);
   const r = await launcher
     .launch({
-      argv: [o.conmonPath, ...commonArgs(o)],
+      // The runtime as the helper runs it: its sealed copy of runc (launcher.ts).
+      argv: [o.conmonPath, ...commonArgs({ ...o, runtimePath: launcher.runtimeArg(o.runtimePath) })],
       // conmon writes an `oom` marker into its working directory on an OOM kill: run it in the bundle.
       cwd: o.bundle,
       env: { _OCI_SYNCPIPE: '3' },

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Launcher } from './launcher';
+import { Launcher, RUNTIME } from './launcher';
+import { execFileSync } from 'node:child_process';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-launcher-'));
 const started: number[] = [];
@@ -187,4 +188,43 @@ test('what it starts outlives a kill -9 of the process that owns the launcher', 
   assert.ok(alive(daemon), 'the daemon died with its launcher');
   const sid = Number(fs.readFileSync(`/proc/${daemon}/stat`, 'utf8').split(') ')[1].split(' ')[3]);
   assert.equal(sid, daemon);
+});
+
+test('sealed runtime: the helper holds a fully sealed memfd copy of it; jobs run it and do not inherit it; fallback when the helper is gone', async () => {
+  const runc = '/usr/sbin/runc';
+  const l = new Launcher({ runtime: runc });
+  try {
+    assert.equal(l.runtimePath(runc), runc, 'no helper yet: the binary on disk');
+    l.warm();
+    await until(() => l.runtimePath(runc) !== runc);
+    const sealed = l.runtimePath(runc);
+    assert.match(sealed, new RegExp(`^/proc/${l.pid}/fd/\\d+$`));
+    assert.match(fs.readlinkSync(sealed), /^\/memfd:skiff_runc/);
+    assert.ok(fs.readFileSync(sealed).equals(fs.readFileSync(runc)), 'the copy is the configured binary');
+    // F_GET_SEALS (1034): all of F_SEAL_SEAL|SHRINK|GROW|WRITE, what runc's is_self_cloned requires; writes fail.
+    assert.equal(execFileSync('perl', ['-e', 'open(my $f, "<", shift) or die $!; print fcntl($f, 1034, 0) + 0', sealed], { encoding: 'utf8' }), '15');
+    assert.throws(() => fs.writeFileSync(sealed, 'x'));
+    assert.match(execFileSync(sealed, ['--version'], { encoding: 'utf8' }), /^runc version/);
+    // Another runtime than the launcher's is passed through.
+    assert.equal(l.runtimePath('/usr/bin/other'), '/usr/bin/other');
+    assert.equal(l.runtimeArg('/usr/bin/other'), '/usr/bin/other');
+    // A job's RUNTIME is the sealed copy; the job's programs do not hold the memfd open.
+    const r = await l.launch({
+      argv: ['sh', '-c', 'n=0; for f in /proc/$$/fd/*; do case $(readlink $f) in *skiff_runc*) n=$((n+1));; esac; done; echo "$1 $n" >&3', 'sh', l.runtimeArg(runc)],
+      cwd: '/',
+      errFile: errFile('sealed'),
+    });
+    assert.equal(r.line, `${sealed} 0`);
+    assert.equal(l.runtimeArg(runc), RUNTIME);
+    // The helper dies: the binary on disk until a new helper has made its copy.
+    const first = l.pid!;
+    process.kill(first, 'SIGKILL');
+    await until(() => l.runtimePath(runc) === runc);
+    const again = await l.launch({ argv: ['sh', '-c', 'echo "$1" >&3', 'sh', RUNTIME], cwd: '/', errFile: errFile('sealed2') });
+    assert.notEqual(l.pid, first);
+    assert.equal(again.line, l.runtimePath(runc));
+    assert.match(again.line!, new RegExp(`^/proc/${l.pid}/fd/`));
+  } finally {
+    l.close();
+  }
 });

@@ -27,6 +27,18 @@
  *
  * If the helper dies, the next launch starts a new one. A job it had started keeps its own copy of the helper's
  * stdout and still answers through it; a job it had not read yet (no acknowledgement) is given to the new one.
+ *
+ * The sealed runtime (option `runtime`, the engine's runc): the helper also holds a copy of runc in a fully
+ * sealed memfd (F_SEAL_SEAL|SHRINK|GROW|WRITE), and runc is run as /proc/<helper>/fd/<n> (`runtimePath()`;
+ * job argv entries RUNTIME). Why: `runc init` (nsexec's ensure_cloned_binary) otherwise copies the whole
+ * 8.7 MB runc binary into a fresh memfd (or bind-mounts it read-only) and re-execs, for every container and
+ * exec — ~3 ms of CPU each here. The copy exists so that a container cannot overwrite the host's runc through
+ * /proc/self/exe (CVE-2019-5736); a sealed memfd cannot be written at all, so runc itself re-uses one
+ * (cloned_binary.c is_self_cloned: "an admin could bind-mount a sealed memfd to /usr/bin/runc"). Node has no
+ * memfd_create: a few lines of perl (perl-base is Essential on Debian) make it before exec'ing the helper's
+ * bash, which inherits it (same pid); jobs close it, so conmon and runc do not pin it. The copy is taken when
+ * the helper starts: a runc upgraded on disk is used from the next helper (engine restart) on. Without perl,
+ * or if the memfd cannot be made, RUNTIME is the configured path, as is runtimePath() while no helper runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,12 +46,40 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-const LOOP = `while IFS=' ' read -r id n; do
+/** $1: the runtime to run (the sealed copy or the configured path); $2: the memfd's fd, closed in jobs. */
+const LOOP = `RUNC=$1 MFD=$2
+while IFS=' ' read -r id n; do
   IFS= read -r -d '' -N "$n" job
   printf '%s +\n' "$id"
-  { eval "$job"; } </dev/null 2>/dev/null &
+  { [ -z "$MFD" ] || exec {MFD}<&-; eval "$job"; } </dev/null 2>/dev/null &
 done
 `;
+
+/**
+ * Makes the sealed memfd copy of the runtime ($ARGV[0]), says "memfd <fd>" (-1: none) on stdout, and execs the
+ * helper's bash loop ($ARGV[1]) with the runtime to use. syscall 319 is memfd_create on x86_64, flags
+ * MFD_ALLOW_SEALING (no MFD_CLOEXEC: bash must inherit it); fcntl 2 = F_SETFD, 1033 = F_ADD_SEALS, 15 = all
+ * four seals, exactly what runc's is_self_cloned wants. $^F: perl leaves the handle open across exec.
+ */
+const SEAL = `$| = 1;
+my ($rt, $loop) = @ARGV;
+my ($fd, $keep) = (-1);
+$^F = 1 << 20;
+if ($^O eq 'linux' && $rt ne '' && open(my $in, '<:raw', $rt)) {
+  my $m = syscall(319, my $name = 'skiff_runc', 2);
+  if ($m >= 0 && open($keep, '+<&=:raw', $m)) {
+    my ($buf, $ok, $n) = ('', 1);
+    while ($n = sysread($in, $buf, 1 << 20)) { $ok = 0, last unless (syswrite($keep, $buf) // -1) == $n; }
+    if ($ok && defined $n && fcntl($keep, 2, 0) && fcntl($keep, 1033, 15)) { $fd = $m } else { close $keep; undef $keep }
+  }
+  close $in;
+}
+print "memfd $fd\n";
+exec 'bash', '-c', $loop, 'skiff-launch', $fd >= 0 ? "/proc/$$/fd/$fd" : $rt, $fd >= 0 ? $fd : '';
+`;
+
+/** An argv entry standing for the runtime the helper runs (the sealed copy); NUL cannot be in a real argument. */
+export const RUNTIME = '\0runtime';
 
 /** The longest sync line answered inline (the answer stays under PIPE_BUF = 4096 bytes). */
 const INLINE_MAX = 3500;
@@ -79,7 +119,7 @@ export function launchScript(id: number, o: LaunchOptions): string {
   return [
     `cd ${shq(o.cwd)} || { printf '%s fail\\n' ${id}; exit; }`,
     // The program's fd 3 is the write end of a pipe whose read end this subshell keeps as its own fd 3.
-    `exec 3< <(${env}exec ${o.argv.map(shq).join(' ')} 3>&1 >/dev/null 2>${err} </dev/null)`,
+    `exec 3< <(${env}exec ${o.argv.map((a) => (a === RUNTIME ? '"$RUNC"' : shq(a))).join(' ')} 3>&1 >/dev/null 2>${err} </dev/null)`,
     `if IFS= read -r line <&3; then`,
     `  if [ \${#line} -lt ${INLINE_MAX} ]; then printf '%s sync %s\\n' ${id} "$line"; else printf '%s\\n' "$line" >${err}; printf '%s long\\n' ${id}; fi`,
     `else printf '%s fail\\n' ${id}; fi`,
@@ -190,8 +230,30 @@ export class Launcher {
   private runSeq = 0;
   private dir?: string;
 
-  /** @param opts.workDir where run() keeps its stdio files (default: a new temp dir); removed by close(). */
-  constructor(private readonly opts: { workDir?: string } = {}) {}
+  /** The helper holding a sealed copy of the runtime, and that copy's path (see the header). */
+  private sealed?: { helper: ChildProcess; path: string };
+
+  /**
+   * @param opts.workDir where run() keeps its stdio files (default: a new temp dir); removed by close().
+   * @param opts.runtime the runtime (runc) the helper keeps a sealed copy of: RUNTIME in a job's argv, runtimePath().
+   */
+  constructor(private readonly opts: { workDir?: string; runtime?: string } = {}) {}
+
+  /**
+   * The path to run `runtime` by: the helper's sealed copy while that helper runs, else `runtime` itself
+   * (also for any other runtime than the one this launcher was given).
+   */
+  runtimePath(runtime: string): string {
+    const s = this.sealed;
+    if (runtime !== this.opts.runtime || !s || s.helper !== this.child || this.dead.has(s.helper) || s.helper.exitCode !== null || s.helper.signalCode !== null)
+      return runtime;
+    return s.path;
+  }
+
+  /** What to put in a job's argv for `runtime`: RUNTIME when the helper runs it (its sealed copy), else the path. */
+  runtimeArg(runtime: string): string {
+    return runtime === this.opts.runtime ? RUNTIME : runtime;
+  }
 
   /** Where run() keeps its stdio files (small, removed after each command). */
   private workDir(): string {
@@ -255,7 +317,10 @@ export class Launcher {
     const cur = this.child;
     if (cur && !this.dead.has(cur) && cur.exitCode === null && cur.signalCode === null) return cur;
     // C locale: `read -N` counts bytes. Own stderr: nothing of it reaches the engine's.
-    const c = spawn('bash', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+    const rt = this.opts.runtime;
+    const perl = rt ? findPerl() : undefined;
+    const [cmd, args] = perl && rt ? [perl, ['-e', SEAL, rt, LOOP]] : ['bash', ['-c', LOOP, 'skiff-launch', rt ?? '', '']];
+    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = c;
     const out = c.stdout!;
     let buf = '';
@@ -266,7 +331,10 @@ export class Launcher {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        void this.answer(line);
+        const m = /^memfd (-?\d+)$/.exec(line);
+        if (m) {
+          if (Number(m[1]) >= 0 && c.pid) this.sealed = { helper: c, path: `/proc/${c.pid}/fd/${m[1]}` };
+        } else void this.answer(line);
       }
     });
     const gone = () => {
@@ -327,4 +395,24 @@ export class Launcher {
       else h?.unref?.();
     }
   }
+}
+
+let perlPath: string | null | undefined;
+
+/** perl on PATH (cached), or undefined. */
+function findPerl(): string | undefined {
+  if (perlPath === undefined) {
+    perlPath = null;
+    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+      const p = path.join(dir || '.', 'perl');
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        perlPath = p;
+        break;
+      } catch {
+        /* not here */
+      }
+    }
+  }
+  return perlPath ?? undefined;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { internal, notFound, conflict } from '../../common/errors';
+import type { Launcher } from './launcher';
 
 export interface RuncState {
   id: string;
@@ -16,20 +17,32 @@ export interface RuncState {
 }
 
 export class Runc {
-  constructor(readonly opts: { path: string; root: string }) {}
+  /** @param opts.launcher whose helper holds a sealed copy of runc to run instead of `path` (see launcher.ts). */
+  constructor(readonly opts: { path: string; root: string; launcher?: Launcher }) {}
+
+  /**
+   * The path to execute runc by: the launch helper's sealed copy while it runs (runc init then skips copying
+   * itself), else the configured binary.
+   */
+  get exe(): string {
+    return this.opts.launcher?.runtimePath(this.opts.path) ?? this.opts.path;
+  }
 
   /** Global args conmon passes on to runc. */
   get globalArgs(): string[] {
     return [`--root=${this.opts.root}`];
   }
 
-  run(args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string }> {
+  run(args: string[], timeoutMs = 60_000, exe = this.exe): Promise<{ stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       execFile(
-        this.opts.path,
+        exe,
         [...this.globalArgs, ...args],
         { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
+          // The sealed copy vanished with its helper between the lookup and the exec: the binary on disk.
+          if (err && (err as NodeJS.ErrnoException).code === 'ENOENT' && exe !== this.opts.path)
+            return void this.run(args, timeoutMs, this.opts.path).then(resolve, reject);
           if (err) {
             const msg = cleanRuncError(String(stderr)) || err.message;
             if (/does not exist|not found/i.test(msg)) reject(notFound(`runc ${args[0]}: ${msg}`));
