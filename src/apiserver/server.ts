@@ -16,6 +16,7 @@ import { fallbackPatcher } from './patching';
 import type { NodeConnector } from './node-connector';
 import { NamespaceController } from './namespaces';
 import { GarbageCollector } from './gc';
+import { registerLoopback, unregisterLoopback } from '../common/loopback';
 
 export interface ApiServerOptions {
   store: Store;
@@ -77,7 +78,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             }),
         ),
       );
-      if (out.unixSocket) fs.rmSync(out.unixSocket, { force: true });
+      if (out.unixSocket) {
+        unregisterLoopback(out.unixSocket, handler.handle);
+        fs.rmSync(out.unixSocket, { force: true });
+      }
     },
   };
   const listen = async (s: http.Server, port: number | string, host?: string): Promise<number> => {
@@ -114,6 +118,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     await listen(http.createServer(handler.handle), opts.unixSocket);
     fs.chmodSync(opts.unixSocket, 0o600);
     out.unixSocket = opts.unixSocket;
+    // Clients in this process that address this socket skip it (src/common/loopback.ts).
+    registerLoopback(opts.unixSocket, handler.handle);
   }
   if (opts.controllers !== false) {
     out.gc = new GarbageCollector(registry);

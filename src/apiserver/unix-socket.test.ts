@@ -1,6 +1,7 @@
 /**
  * The API server's unix socket for in-process clients: plain HTTP, owner-only file, the bearer token still
  * required; KubeClient with socketPath does requests and watches over it; close() removes the file.
+ * A KubeClient in the server's own process skips the socket (src/common/loopback.ts) with the same answers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,21 @@ import { KubeClient } from '../client/client';
 import { RESOURCES as CLIENT_RESOURCES } from '../client/resources';
 import { RESOURCES } from './resources';
 import { startApiServer, type RunningApiServer } from './server';
+import { loopbackFor } from '../common/loopback';
+
+const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+
+/** Runs fn with in-process loopback off (SKIFF_API_LOOPBACK=0), so the client really dials the socket. */
+async function overSocket<T>(fn: () => Promise<T>): Promise<T> {
+  const was = process.env.SKIFF_API_LOOPBACK;
+  process.env.SKIFF_API_LOOPBACK = '0';
+  try {
+    return await fn();
+  } finally {
+    if (was === undefined) delete process.env.SKIFF_API_LOOPBACK;
+    else process.env.SKIFF_API_LOOPBACK = was;
+  }
+}
 
 describe('API server on a unix socket', () => {
   let dir: string;
@@ -40,7 +56,8 @@ describe('API server on a unix socket', () => {
     assert.equal(status, 401);
   });
 
-  it('serves KubeClient requests and watches over plain HTTP', async () => {
+  it('serves KubeClient requests and watches over plain HTTP', () =>
+    overSocket(async () => {
     // The URL is never dialled when socketPath is set (nothing listens on port 1).
     const client = new KubeClient({ server: 'https://127.0.0.1:1', token: 'secret-token', socketPath: sock });
     try {
@@ -60,11 +77,55 @@ describe('API server on a unix socket', () => {
     } finally {
       client.close();
     }
+    }));
+
+  it('answers clients in its own process without the socket, with the same results', async () => {
+    assert.ok(loopbackFor(sock), 'the server registered its listener for the socket path');
+    // A socket path nothing listens on: only the in-process listener can answer.
+    const bad = new KubeClient({ server: 'https://127.0.0.1:1', token: 'wrong-token', socketPath: sock });
+    const client = new KubeClient({ server: 'https://127.0.0.1:1', token: 'secret-token', socketPath: sock });
+    try {
+      await assert.rejects(bad.list(CLIENT_RESOURCES.services, { namespace: 'default' }), (e: Error & { code?: string }) => e.code === 'Unauthorized');
+      const list = await client.list(CONFIGMAPS, { namespace: 'default' });
+      const ac = new AbortController();
+      const stream = await client.watch(CONFIGMAPS, { namespace: 'default', resourceVersion: list.metadata.resourceVersion, signal: ac.signal });
+      const created = await client.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'loop' }, data: { a: '1' } });
+      assert.equal(created.metadata.name, 'loop');
+      await assert.rejects(
+        client.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'loop' } }),
+        (e: Error & { code?: string }) => e.code === 'AlreadyExists',
+      );
+      await assert.rejects(client.get(CONFIGMAPS, 'default', 'nope'), (e: Error & { code?: string }) => e.code === 'NotFound');
+      const patched = await client.patch(CONFIGMAPS, 'default', 'loop', { data: { a: '2' } }, 'merge');
+      assert.equal((patched as { data?: Record<string, string> }).data?.a, '2');
+      const seen: string[] = [];
+      for await (const ev of stream) {
+        if (ev.type === 'BOOKMARK') continue;
+        seen.push(`${ev.type} ${(ev.object as { data?: Record<string, string> }).data?.a}`);
+        if (seen.length === 2) break;
+      }
+      assert.deepEqual(seen, ['ADDED 1', 'MODIFIED 2']);
+      // An aborted watch ends its stream.
+      const ac2 = new AbortController();
+      const s2 = await client.watch(CONFIGMAPS, { namespace: 'default', signal: ac2.signal });
+      const it2 = s2[Symbol.asyncIterator]();
+      assert.equal((await it2.next()).value?.type, 'ADDED'); // the initial state of "loop"
+      const pending = it2.next();
+      ac2.abort();
+      assert.equal((await pending).done, true);
+      ac.abort();
+      await client.delete(CONFIGMAPS, 'default', 'loop');
+      await assert.rejects(client.get(CONFIGMAPS, 'default', 'loop'), (e: Error & { code?: string }) => e.code === 'NotFound');
+    } finally {
+      client.close();
+      bad.close();
+    }
   });
 
   it('removes the socket file on close', async () => {
     await server.close();
     assert.equal(fs.existsSync(sock), false);
+    assert.equal(loopbackFor(sock), undefined);
     server = undefined as unknown as RunningApiServer;
   });
 });

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ErrorCode, SkiffError } from '../common/errors';
+import { loopbackFor, loopbackRequest } from '../common/loopback';
 import { ClientConfig, loadKubeconfig } from './kubeconfig';
 import { Resource, resourcePath } from './resources';
 import { KList, KObject } from './types';
@@ -133,6 +134,30 @@ export class KubeClient {
   request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const payload = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
     const full = this.pathWithQuery(path, opts.query);
+    const loop = loopbackFor(this.config.socketPath);
+    if (loop) {
+      // The server runs in this process: hand it the request directly (src/common/loopback.ts).
+      return loopbackRequest(loop, {
+        method,
+        path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
+        headers: this.headers(payload ? opts.contentType ?? 'application/json' : undefined, payload?.length),
+        body: payload,
+        signal: opts.signal,
+      }).then(
+        async (res) => {
+          const chunks: Buffer[] = [];
+          try {
+            for await (const c of res.body) chunks.push(c as Buffer);
+          } catch (e) {
+            throw new SkiffError('Unavailable', `${method} ${full}: ${(e as Error).message}`, { cause: e });
+          }
+          return this.answer<T>(res.statusCode, Buffer.concat(chunks).toString('utf8'), method, full);
+        },
+        (e) => {
+          throw new SkiffError('Unavailable', `${method} ${full}: ${(e as Error).message}`, { cause: e });
+        },
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const req = this.mod.request(
         {
@@ -148,16 +173,11 @@ export class KubeClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', (e) => reject(new SkiffError('Unavailable', `${method} ${full}: ${e.message}`, { cause: e })));
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let body: unknown;
             try {
-              body = text ? JSON.parse(text) : undefined;
-            } catch {
-              body = undefined;
+              resolve(this.answer<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), method, full));
+            } catch (e) {
+              reject(e);
             }
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve(body as T);
-            else reject(apiError(status, body as ApiStatus | undefined, `${method} ${full}`));
           });
         },
       );
@@ -165,6 +185,18 @@ export class KubeClient {
       if (payload) req.write(payload);
       req.end();
     });
+  }
+
+  /** A response's JSON body, or its status as a typed error. */
+  private answer<T>(status: number, text: string, method: string, full: string): T {
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (status >= 200 && status < 300) return body as T;
+    throw apiError(status, body as ApiStatus | undefined, `${method} ${full}`);
   }
 
   get<T extends KObject = KObject>(res: Resource, namespace: string | undefined, name: string, subresource?: string): Promise<T> {
@@ -252,6 +284,29 @@ export class KubeClient {
       allowWatchBookmarks: opts.allowWatchBookmarks ?? true,
       timeoutSeconds: opts.timeoutSeconds,
     });
+    const loop = loopbackFor(this.config.socketPath);
+    if (loop) {
+      const res = await loopbackRequest(loop, {
+        method: 'GET',
+        path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
+        headers: this.headers(),
+        signal: opts.signal,
+      }).catch((e) => {
+        throw new SkiffError('Unavailable', `watch ${full}: ${(e as Error).message}`, { cause: e });
+      });
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        for await (const c of res.body) chunks.push(c as Buffer);
+        let body: ApiStatus | undefined;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        throw apiError(res.statusCode, body, `watch ${full}`);
+      }
+      return readWatchEvents<T>(res.body, full);
+    }
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.mod.request(
         {
@@ -284,7 +339,7 @@ export class KubeClient {
 }
 
 /** Splits a chunked watch body into JSON lines. */
-async function* readWatchEvents<T extends KObject>(stream: http.IncomingMessage, what: string): AsyncIterable<WatchEvent<T>> {
+async function* readWatchEvents<T extends KObject>(stream: AsyncIterable<unknown> & { destroy(): void }, what: string): AsyncIterable<WatchEvent<T>> {
   let buf = '';
   try {
     for await (const chunk of stream) {
