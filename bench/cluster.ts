@@ -7,12 +7,14 @@
  *
  *   npm run build && node dist/bench/cluster.js [--rounds 3] [--churn-seconds 10] [--rate 20] [--no-swarm]
  *                                               [--only create,scale,churn,rss] [--cpu-prof DIR]
- *                                               [--timeline]
+ *                                               [--timeline] [--threads]
  *
  * --timeline (create 10; with SKIFF_AGENT_TRACE=1 in the environment for the agent's marks): per pod, ms after
  * the Deployment's create request when the watch saw it added / bound, the agent's marks (first sync "seen",
  * sandbox, container create, start, status write: "end(duration)") and Ready on the watch; per round, the
  * machine's CPU busy time over the round (all cores, /proc/stat) and the server process's own.
+ *
+ * --threads (churn): the server's CPU per churned pod split by thread (main event loop, SQLite writer, libuv pool).
  *
  * SKIFF_AGENT_TRACE=1 in the environment makes the agent log per-pod phase times (sandbox, create, start,
  * status and why a status was written) to the server's log.
@@ -235,9 +237,27 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
+/** --threads: CPU seconds per thread of a process (name/tid → user + system), from /proc/PID/task/TID/stat. */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!pid) return out;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name}/${tid === String(pid) ? 'main' : tid}`, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
 async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promise<{ lat: number[]; total: number; serverCpuMsPerPod: number; writesPerPod: number }> {
   const c = cl.client;
   const cpu0 = cpuSeconds(cl.pid());
+  const t0 = threadCpu(cl.pid());
   const rev = async () => Number((await c.listPage(RESOURCES.pods, { namespace: 'default', limit: 1 })).metadata.resourceVersion);
   const rev0 = await rev();
   const sent = new Map<string, number>();
@@ -270,6 +290,11 @@ async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promi
   // The server's own CPU over the pods' whole lives (create → Ready → delete → gone), idle work included;
   // conmon and runc are other processes. Less noisy than latency on a shared machine.
   const serverCpuMsPerPod = ((cpuSeconds(cl.pid()) - cpu0) * 1000) / total;
+  if (flag('threads')) {
+    const t1 = threadCpu(cl.pid());
+    const rows = [...t1].map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+    process.stderr.write(`  server threads, CPU ms per churned pod: ${rows.map(([k, v]) => `${k} ${((v * 1000) / total).toFixed(1)}`).join(', ')}\n`);
+  }
   // Store revisions consumed = writes (pods, bindings, statuses, events, heartbeats) over the same span.
   const writesPerPod = ((await rev()) - rev0) / total;
   return { lat, total, serverCpuMsPerPod, writesPerPod };

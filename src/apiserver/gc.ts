@@ -15,6 +15,7 @@ import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, type Registry } from './registr
 import { ReconcileLoop } from './loop';
 import { StatusError } from './status';
 import { isSkiffError } from '../common/errors';
+import type { KeyValue } from '../store/types';
 
 interface Node {
   r: ResourceInfo;
@@ -57,7 +58,7 @@ export class GarbageCollector {
         for await (const msg of this.reg.store.watch('/registry/', { afterRevision: rev, signal: this.ac.signal })) {
           if (msg.kind !== 'events') continue;
           let wake = false;
-          for (const ev of msg.events) if (this.observe(ev.type, ev.kv.value)) wake = true;
+          for (const ev of msg.events) if (this.observe(ev.type, ev.kv)) wake = true;
           if (wake) this.loop.trigger();
         }
       } catch (e) {
@@ -69,10 +70,11 @@ export class GarbageCollector {
   }
 
   /** Updates the live-UID view from one store event; true when a pass is needed. */
-  private observe(type: string, value: string): boolean {
+  private observe(type: string, kv: KeyValue): boolean {
     let obj: KubeObject;
     try {
-      obj = JSON.parse(value) as KubeObject;
+      // Parsed once for this and the resource's watches (the registry shares it); read-only here.
+      obj = this.reg.storedObject(kv);
     } catch {
       return false;
     }

@@ -23,6 +23,15 @@ export class NamespaceController {
   private loop: ReconcileLoop | undefined;
   private ac = new AbortController();
   ready = false;
+  /**
+   * Names of namespaces that exist and are not terminating, kept by the namespace watch (upstream's admission
+   * reads an informer too) and left synchronously by a delete: a create in one of them needs no store read.
+   * Anything else is checked live. (A namespace with metadata.finalizers is marked Terminating by the registry
+   * without the delete strategy; it leaves the set when the watch sees it, a few ms later, as upstream's cache.)
+   */
+  private readonly active = new Set<string>();
+  /** The watch feeding `active` is current (false until listed, and again while it restarts). */
+  private activeLive = false;
 
   constructor(private readonly reg: Registry) {
     this.nsr = reg.resource('', 'v1', 'namespaces');
@@ -30,6 +39,9 @@ export class NamespaceController {
     const nsr = this.nsr;
     if (!nsr) return;
     reg.setDeleteStrategy(nsr, (ns) => {
+      // Creates right after this delete must already be refused (read-your-writes): leave the active set now,
+      // not when the watch reports the delete. (If the delete then fails, the live lookup still answers.)
+      if (ns.metadata?.name) this.active.delete(ns.metadata.name);
       const spec = (ns.spec ?? {}) as NsSpec;
       if ((spec.finalizers ?? []).length === 0) return undefined;
       ns.metadata!.deletionTimestamp ??= nowRFC3339();
@@ -45,6 +57,7 @@ export class NamespaceController {
       }
       if (!r.namespaced) return;
       const name = obj.metadata!.namespace!;
+      if (this.activeLive && this.active.has(name)) return;
       const got = await reg.tryGet(nsr, '', name);
       if (!got) throw statusError(404, 'NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
       if (got.obj.metadata?.deletionTimestamp)
@@ -82,18 +95,40 @@ export class NamespaceController {
   }
 
   private async watchNamespaces(nsr: ResourceInfo): Promise<void> {
+    const prefix = this.reg.prefix(nsr, '');
     while (!this.ac.signal.aborted) {
       try {
-        const rev = await this.reg.store.currentRevision();
-        for await (const _ of this.reg.store.watch(this.reg.prefix(nsr, ''), { afterRevision: rev, signal: this.ac.signal })) {
+        // List, then watch from the list's revision: the active set never misses a change.
+        const page = await this.reg.store.list(prefix, {});
+        this.active.clear();
+        for (const kv of page.items) this.note('put', kv.value);
+        this.activeLive = true;
+        for await (const msg of this.reg.store.watch(prefix, { afterRevision: page.revision, signal: this.ac.signal })) {
+          if (msg.kind === 'events') for (const ev of msg.events) this.note(ev.type === 'delete' ? 'delete' : 'put', ev.kv.value);
           this.loop?.trigger();
         }
       } catch (e) {
+        this.activeLive = false;
         if (this.ac.signal.aborted) return;
         if (!isSkiffError(e, 'Gone')) await new Promise((r) => setTimeout(r, 1000));
       }
+      this.activeLive = false;
       this.loop?.trigger();
     }
+  }
+
+  /** Keeps the active set from one stored namespace. */
+  private note(type: 'put' | 'delete', value: string): void {
+    let ns: KubeObject;
+    try {
+      ns = JSON.parse(value) as KubeObject;
+    } catch {
+      return;
+    }
+    const name = ns.metadata?.name;
+    if (!name) return;
+    if (type === 'put' && !ns.metadata?.deletionTimestamp) this.active.add(name);
+    else this.active.delete(name);
   }
 
   /** One level-triggered pass over all namespaces. Returns true while some namespace is still emptying. */
@@ -162,6 +197,7 @@ export class NamespaceController {
   }
 
   stop(): void {
+    this.activeLive = false;
     this.ac.abort();
     this.loop?.stop();
   }

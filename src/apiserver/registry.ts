@@ -183,7 +183,11 @@ export class Registry {
   }
 
   decode(r: ResourceInfo, kv: KeyValue): KubeObject {
-    let obj = JSON.parse(kv.value) as KubeObject;
+    return this.finishDecode(r, kv, JSON.parse(kv.value) as KubeObject);
+  }
+
+  private finishDecode(r: ResourceInfo, kv: KeyValue, parsed: KubeObject): KubeObject {
+    let obj = parsed;
     // A version served from another version's storage (autoscaling/v1 HPAs): convert on every read.
     if (r.conversion) obj = r.conversion.fromStorage(obj);
     obj.apiVersion = groupVersion(r);
@@ -650,9 +654,28 @@ export class Registry {
   private decodeShared(r: ResourceInfo, kv: KeyValue): KubeObject {
     const hit = this.decodedKvs.get(kv);
     if (hit && hit.r === r) return hit.obj;
-    const obj = this.decode(r, kv);
+    // Parsed already by a store-level reader (storedObject): finish that parse instead of parsing again.
+    const raw = !hit && !r.conversion ? this.parsedKvs.get(kv) : undefined;
+    if (raw) this.parsedKvs.delete(kv);
+    const obj = raw ? this.finishDecode(r, kv, raw) : this.decode(r, kv);
     this.decodedKvs.set(kv, { r, obj });
     return obj;
+  }
+
+  /** Store-level parses of live store events (see storedObject), handed on to decodeShared. */
+  private readonly parsedKvs = new WeakMap<KeyValue, KubeObject>();
+
+  /**
+   * The object of a live store event for readers of the whole store that only look at metadata (the garbage
+   * collector), parsed once with the watches of its resource (whichever reads it first). Must not be mutated.
+   * Throws on a value that is not JSON.
+   */
+  storedObject(kv: KeyValue): KubeObject {
+    const hit = this.decodedKvs.get(kv);
+    if (hit) return hit.obj;
+    let raw = this.parsedKvs.get(kv);
+    if (!raw) this.parsedKvs.set(kv, (raw = JSON.parse(kv.value) as KubeObject));
+    return raw;
   }
 
   /** Store event → watch event, with selector transitions (leaving the selection is DELETED, entering is ADDED). */

@@ -183,6 +183,15 @@ export function computeApply(live: KubeObject | undefined, applied: KubeObject, 
   return { object: merged as KubeObject, conflicts };
 }
 
+/** The members of a whole-object field set inside a scope (fieldSet's scope option, applied afterwards). */
+function inScope(all: Set<string>, o: FieldSetOptions): Set<string> {
+  if (!o.scope || o.scope === 'all') return all;
+  const isStatus = (k: string) => k === 'f:status' || k.startsWith('f:status\u0000');
+  const out = new Set<string>();
+  for (const k of all) if (isStatus(k) === (o.scope === 'status')) out.add(k);
+  return out;
+}
+
 function hasDescendant(set: Set<string>, key: string): boolean {
   const prefix = key + '\u0000';
   for (const k of set) if (k.startsWith(prefix)) return true;
@@ -206,8 +215,9 @@ export function updateManagedFields(
   const root = name ? schemas()[name] : undefined;
   const scope: FieldSetOptions = name ? scopeFor(name, subresource) : { scope: 'all' };
   const entries: ManagedFieldsEntry[] = structuredClone(old?.metadata?.managedFields ?? next.metadata?.managedFields ?? []);
-  const after = fieldSet(next, root, scope);
+  // One walk of next: the scoped set is the whole set filtered by its top-level field.
   const afterAll = fieldSet(next, root, { scope: 'all' });
+  const after = inScope(afterAll, scope);
   const before = old ? fieldSet(old, root, scope) : new Set<string>();
   const changed = new Set<string>();
   for (const k of after) if (!before.has(k) || leafDiffers(old, next, k)) changed.add(k);
@@ -216,15 +226,19 @@ export function updateManagedFields(
   for (const e of entries) {
     const set = decodeFieldsV1(e.fieldsV1);
     const isMine = sameEntry(e, manager, op, subresource);
+    let dropped = false;
     for (const k of [...set]) {
-      if (!afterAll.has(k) && !hasDescendant(afterAll, k)) set.delete(k);
-      else if (!isMine && changed.has(k)) set.delete(k);
+      if ((!afterAll.has(k) && !hasDescendant(afterAll, k)) || (!isMine && changed.has(k))) {
+        set.delete(k);
+        dropped = true;
+      }
     }
     if (isMine) {
-      for (const k of changed) set.add(k);
-      mine = { ...e, apiVersion: apiVersion ?? next.apiVersion ?? e.apiVersion, time: changed.size ? now() : e.time, fieldsV1: encodeFieldsV1(set) };
+      let grew = false;
+      for (const k of changed) if (!set.has(k)) (set.add(k), (grew = true));
+      mine = { ...e, apiVersion: apiVersion ?? next.apiVersion ?? e.apiVersion, time: changed.size ? now() : e.time, fieldsV1: dropped || grew ? encodeFieldsV1(set) : e.fieldsV1 };
       if (set.size) out.push(mine);
-    } else if (set.size) out.push({ ...e, fieldsV1: encodeFieldsV1(set) });
+    } else if (set.size) out.push(dropped ? { ...e, fieldsV1: encodeFieldsV1(set) } : e); // unchanged: its trie as it was
   }
   if (!mine && changed.size) {
     const e: ManagedFieldsEntry = { manager, operation: op, apiVersion: apiVersion ?? next.apiVersion ?? 'v1', time: now(), fieldsType: 'FieldsV1', fieldsV1: encodeFieldsV1(changed) };
