@@ -70,6 +70,10 @@ interface Live {
   exiting?: Promise<void>;
   removed?: boolean;
   rotateTimer?: NodeJS.Timeout;
+  /** The last exit's runtime leftovers (runc state, cgroups, host rootfs mount) are still there: deferred. */
+  runtimeDirty?: boolean;
+  /** cleanupRuntime ran after the last exit: removal need not do it again. */
+  runtimeClean?: boolean;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -159,6 +163,18 @@ export class ContainerManager {
     this.networkingSet();
   }
   private networkingSet!: () => void;
+
+  /**
+   * Containers for which `deferCleanup(rec)` is true (and that do not restart) skip the runtime cleanup at
+   * exit: their waiters hear of the exit at once, and the leftovers (runc state, cgroups, a host rootfs
+   * mount) go when the container is removed — or before it starts again. The node agent uses it for pod
+   * containers, which it always removes after they exit, so that the cleanup happens when the agent's
+   * teardown runs (after pending pod starts) rather than the moment the process dies.
+   */
+  setExitCleanupPolicy(deferCleanup: ((rec: ContainerRecord) => boolean) | undefined): void {
+    this.deferCleanup = deferCleanup;
+  }
+  private deferCleanup?: (rec: ContainerRecord) => boolean;
   /** Adoption waits for networking to be plugged in (the composition root does it after this block). */
   private readonly networkingReady = new Promise<void>((resolve) => {
     this.networkingSet = resolve;
@@ -357,6 +373,11 @@ export class ContainerManager {
     const rootfs = path.join(bundle, 'rootfs');
     const dataDir = this.store.dir(id);
     const undo: Array<() => Promise<unknown>> = [];
+    if (live.runtimeDirty) {
+      live.runtimeDirty = false;
+      await this.cleanupRuntime(rec).catch(() => undefined);
+    }
+    live.runtimeClean = false;
     try {
       // The rootfs: an overlay runc mounts at "/" inside the container's own mount namespace (nothing to
       // mount or unmount on the host, and it vanishes with the container), unless its options are too long
@@ -663,7 +684,14 @@ export class ContainerManager {
     const autoRemove = !restart && !!rec.HostConfig.AutoRemove && !live.removed;
     // Its runtime leftovers are collected after the removal is answered (they would compete with it for
     // the thread pool); anyone else's before the exit is reported, so a restart finds a clean slate.
-    if (!autoRemove) await Promise.all([this.cleanupRuntime(rec), this.save(live)]);
+    if (!autoRemove && !restart && this.deferCleanup?.(rec)) {
+      this.exits.unwatch(rec.Id);
+      live.runtimeDirty = true;
+      await this.save(live);
+    } else if (!autoRemove) {
+      await Promise.all([this.cleanupRuntime(rec), this.save(live)]);
+      live.runtimeClean = true;
+    }
     const waiters = live.exitWaiters.splice(0);
     waiters.forEach((w) => w(code));
     if (restart) {
@@ -846,6 +874,12 @@ export class ContainerManager {
         }
       }
       if (live.restartTimer) clearTimeout(live.restartTimer);
+      if (live.runtimeDirty) {
+        // While the record still exists: networking asks whose container this was (a pod's: nothing to free).
+        live.runtimeDirty = false;
+        await this.cleanupRuntime(rec).catch(() => undefined);
+        live.runtimeClean = true;
+      }
       await this.removeLocked(live, opts);
     });
   }
@@ -869,23 +903,35 @@ export class ContainerManager {
     live.exitWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
     const collect = (async () => {
       // The runtime part (runc state, cgroups, rootfs mount) once, by cleanupRuntime when it is given.
+      // (Already done at the exit when runtimeClean: nothing started it again since.)
+      const runtimeDone = !!runtimeCleanup || !!live.runtimeClean;
       if (runtimeCleanup) await runtimeCleanup().catch(() => undefined);
-      else if (!rec.Skiff.rootfsInRuntime) await this.unmountRootfs(rec.Id);
+      else if (!rec.Skiff.rootfsInRuntime && !live.runtimeClean) await this.unmountRootfs(rec.Id);
       await Promise.all([
         this.store.remove(rec.Id).catch(() => undefined),
         this.opts.snapshotter.remove(rec.Id).catch(() => undefined),
         fsp.rm(this.bundleDir(rec.Id), { recursive: true, force: true }).catch(() => undefined),
-        ...(runtimeCleanup
+        ...(runtimeDone
           ? []
           : [fsp.rm(this.runc.stateDir(rec.Id), { recursive: true, force: true }).catch(() => undefined), removeCgroups(this.cgroupsPath(rec.Id))]),
       ]);
     })();
     this.collecting.add(collect);
-    void collect.finally(() => this.collecting.delete(collect));
+    this.collectingById.set(rec.Id, collect);
+    void collect.finally(() => {
+      this.collecting.delete(collect);
+      if (this.collectingById.get(rec.Id) === collect) this.collectingById.delete(rec.Id);
+    });
   }
 
   /** Background removals still in flight. */
   private readonly collecting = new Set<Promise<void>>();
+  private readonly collectingById = new Map<string, Promise<void>>();
+
+  /** Resolves once the background part of a removal (runtime leftovers, snapshot, directories) is done. */
+  async collected(id: string): Promise<void> {
+    await this.collectingById.get(id);
+  }
 
   /** Resolves once background cleanup of removed containers has finished. */
   async settled(): Promise<void> {
