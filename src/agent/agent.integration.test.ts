@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import { startNodeCluster, eventually, type NodeCluster } from './testing/node-cluster';
+import { leftoverCgroups, runcIds } from '../engine/containers/test-support';
 
 const root = process.getuid?.() === 0;
 
@@ -440,6 +441,8 @@ test('deleting everything leaves no containers, sandboxes or volumes behind', { 
     const vols = fs.existsSync(`${cl.dataDir}/agent/pods`) ? fs.readdirSync(`${cl.dataDir}/agent/pods`) : [];
     return netns.length === 0 && vols.length === 0;
   }, 'no netns, no pod volumes', 30_000);
+  // The runtime leftovers of the killed containers (runc state, cgroups), which the deferred cleanup removes.
+  await eventually(() => runcIds(cl.runDir).length === 0 && leftoverCgroups(cl.runDir).length === 0, 'no runc state, no cgroups', 30_000);
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(cl.dir) && l.includes('/agent/pods/'));
   assert.deepEqual(mounts, []);
 });

@@ -30,6 +30,7 @@ import { parseReference } from '../engine/images/reference';
 import type { RegistryCredentials } from '../engine/images/types';
 import { computePodStatus } from './status';
 import { computePodActions, type RuntimeContainer } from './sync';
+import { TeardownQueue } from './teardown';
 import type { ContainerSpec, PodV1 } from './types';
 import { VolumeManager } from './volumes';
 
@@ -80,6 +81,10 @@ export class NodeAgent {
   private readonly terminating = new Map<string, Promise<void>>();
   /** Last known state of pods deleted from the API whose containers still need stopping. */
   private readonly gone = new Map<string, PodV1>();
+  /** Pods seen but not yet through their first sync (their starts are what users wait for). */
+  private readonly starting = new Set<string>();
+  /** Cleanups after deleted pods wait for the pending starts (see ./teardown.ts). */
+  readonly teardowns: TeardownQueue;
   private readonly backoff = new CrashBackoff();
   private readonly pullBackoff = new CrashBackoff();
   private readonly recorder: EventRecorder;
@@ -110,6 +115,10 @@ export class NodeAgent {
       },
     });
     this.volumes = new VolumeManager(`${opts.dataDir}/pods`);
+    this.teardowns = new TeardownQueue({ busy: () => this.starting.size > 0 });
+    // A terminating pod's containers leave their runtime leftovers (runc state, cgroups) to the removal,
+    // which the deferred cleanup does; containers that exit on their own are cleaned up at once as before.
+    opts.containers.setExitCleanupPolicy((rec) => this.terminating.has(rec.Config.Labels?.[LABEL_POD_UID] ?? ''));
     this.pods = new Informer<PodV1>(opts.client, RESOURCES.pods, {
       fieldSelector: `spec.nodeName=${opts.nodeName}`,
       onError: (e) => this.log(`pod watch: ${(e as Error).message}`),
@@ -145,6 +154,7 @@ export class NodeAgent {
       delete: (p) => {
         const uid = p.metadata.uid!;
         this.byUid.delete(uid);
+        if (this.starting.delete(uid)) this.teardowns.poke();
         // Its spec still says how to stop it (preStop hooks, grace period).
         if (p.spec) this.gone.set(uid, p);
         this.queue.add(uid);
@@ -185,6 +195,8 @@ export class NodeAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.teardowns.flush();
+    this.opts.containers.setExitCleanupPolicy(undefined);
     for (const t of this.timers) clearInterval(t);
     this.unsubscribe?.();
     this.pods.stop();
@@ -199,6 +211,8 @@ export class NodeAgent {
 
   private onPod(p: PodV1): void {
     const uid = p.metadata.uid!;
+    const phase = p.status?.phase;
+    if (!this.state.has(uid) && !p.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') this.starting.add(uid);
     this.byUid.set(uid, p);
     this.queue.add(uid);
   }
@@ -280,6 +294,7 @@ export class NodeAgent {
         }
       } finally {
         this.queue.done(uid);
+        if (this.starting.delete(uid)) this.teardowns.poke();
       }
     }
   }
@@ -677,9 +692,20 @@ export class NodeAgent {
       if (known && running.length) for (const r of mains) this.recorder.event(known, 'Normal', 'Killing', `Stopping container ${r.Config.Labels?.[LABEL_CONTAINER_NAME]}`);
       await Promise.all(mains.map((r) => this.killContainer(known, specOf(r), r.Id, graceOf(r), st?.podIP)));
       await Promise.all(rest.map((r) => this.killContainer(known, specOf(r), r.Id, graceOf(r), st?.podIP)));
-      for (const r of this.runtime.podContainers(uid)) await this.runtime.remove(r.Id);
-      await this.opts.network.teardownPod(uid).catch((e) => this.log(`teardown sandbox of ${uid}: ${(e as Error).message}`));
-      await this.volumes.tearDown(uid);
+      const cleanup = async () => {
+        const ids = this.runtime.podContainers(uid).map((r) => r.Id);
+        for (const id of ids) await this.runtime.remove(id);
+        await Promise.all([
+          // The engine's part of the removal (runc state, cgroups, rootfs, directories) runs after it answers.
+          ...ids.map((id) => this.opts.containers.collected(id)),
+          this.opts.network.teardownPod(uid).catch((e) => this.log(`teardown sandbox of ${uid}: ${(e as Error).message}`)),
+          this.volumes.tearDown(uid),
+        ]);
+      };
+      // The processes are gone; what is left waits for the pending pod starts, unless someone waits for the
+      // API object to go (a pod marked for deletion: it is deleted once its volumes are torn down).
+      if (pod) await cleanup();
+      else await this.teardowns.run(cleanup);
       this.backoff.forgetPrefix(`${uid}/`);
       this.pullBackoff.forgetPrefix(`${uid}/`);
       this.state.delete(uid);
