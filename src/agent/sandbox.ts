@@ -120,6 +120,15 @@ export function setupScript(netnsPath: string, inner: string, host: string): str
 }
 
 /** fs.rm validates with an lstat and lstats again before unlinking: for one file, unlink is a third of that. */
+/** Whether a host veth end is still there after the kernel had ~1.5 s to delete it with its namespace. */
+async function vethLingers(veth: string): Promise<boolean> {
+  for (const ms of [0, 50, 100, 200, 400, 800]) {
+    if (ms) await new Promise((r) => setTimeout(r, ms));
+    if (!existsSync(`/sys/class/net/${veth}`)) return false;
+  }
+  return true;
+}
+
 async function unlinkIfAny(p: string): Promise<void> {
   await fs.unlink(p).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
@@ -249,10 +258,11 @@ export class FastSandboxes {
     const p = this.netns.pathOf(id);
     await this.unmount(p);
     await unlinkIfAny(p);
-    // The kernel deletes the veth with the namespace; one still there means something else holds the namespace.
-    // (The kernel tears namespaces down asynchronously: the veth is often still there for a moment; the helper
-    // makes the check cheap.)
-    if (rec && existsSync(`/sys/class/net/${rec.veth}`)) await this.shell.run(`ip link del ${rec.veth} 2>/dev/null || true`, { allowFail: true });
+    // The kernel deletes the veth with the namespace, asynchronously (its netns cleanup work batches the
+    // namespaces freed meanwhile): give it a moment before deleting one still there ourselves — that would be
+    // an exec, and a device teardown under the kernel's network lock of its own, for nothing. One still there
+    // after that means something else holds the namespace.
+    if (rec && (await vethLingers(rec.veth))) await this.shell.run(`ip link del ${rec.veth} 2>/dev/null || true`, { allowFail: true });
     if (rec) await this.releaseLease(parseIp(rec.ip));
     this.cache.delete(id);
     await unlinkIfAny(path.join(this.records.dir, `${id}.json`));

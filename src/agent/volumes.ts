@@ -175,6 +175,28 @@ export class VolumeManager {
   /** Unmounts tmpfs volumes and removes the pod's directory. */
   async tearDown(uid: string): Promise<void> {
     const dir = path.join(this.root, uid);
+    // Most pods have no volume directory at all (nothing to unmount or remove), and only memory-backed
+    // emptyDirs are mounted: a volume on another device than its parent directory. Only then is the host's
+    // mount table (rendered anew by the kernel, every mount of the host) read for the exact list.
+    let volumes: string[];
+    try {
+      volumes = fs.readdirSync(path.join(dir, 'volumes'));
+    } catch {
+      volumes = [];
+      if (!fs.existsSync(dir)) return;
+    }
+    const parentDev = volumes.length ? fs.statSync(path.join(dir, 'volumes')).dev : 0;
+    const mounted = volumes.some((v) => {
+      try {
+        return fs.statSync(path.join(dir, 'volumes', v)).dev !== parentDev;
+      } catch {
+        return false;
+      }
+    });
+    if (!mounted) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      return;
+    }
     const prefix = dir + '/';
     let mounts: string[] = [];
     try {

@@ -5,6 +5,7 @@
  * away is destroyed by the kernel together with the container end of every veth in it.
  */
 import { promises as fs } from 'node:fs';
+import * as fsSync from 'node:fs';
 import * as path from 'node:path';
 import { runVia, type Runner } from './exec';
 
@@ -60,17 +61,18 @@ export class NetnsDir {
   }
 }
 
-/** True when p is a mount point of an nsfs (the namespace is pinned). */
-export async function isNsMount(p: string): Promise<boolean> {
-  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  const want = escapeMountPath(path.resolve(p));
-  return info.split('\n').some((line) => {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    return f[4] === want && sep > 0 && f[sep + 1] === 'nsfs';
-  });
-}
+/** statfs(2) f_type of nsfs: what a path resolves to when a namespace is bind-mounted on it. */
+const NSFS_MAGIC = 0x6e736673;
 
-function escapeMountPath(p: string): string {
-  return p.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+/**
+ * Whether a namespace is mounted on p. One statfs of the path (a regular file only resolves to nsfs while a
+ * namespace is mounted on it; stacked mounts answer true until the last is gone) instead of reading
+ * /proc/self/mountinfo, which the kernel renders anew, every mount of the host, on each read.
+ */
+export async function isNsMount(p: string): Promise<boolean> {
+  try {
+    return fsSync.statfsSync(p).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
 }
