@@ -42,6 +42,15 @@ export function podNetworkMode(podUid: string): string {
  * minus fields that can change without a restart). A mismatch kills and restarts the container.
  */
 export function containerHash(c: ContainerSpec): string {
+  // Every sync asks again for every running container: once per spec object (informer objects are replaced on
+  // change, never mutated).
+  let h = hashes.get(c);
+  if (h === undefined) hashes.set(c, (h = hashOf(c)));
+  return h;
+}
+const hashes = new WeakMap<ContainerSpec, string>();
+
+function hashOf(c: ContainerSpec): string {
   const { name, image, command, args, workingDir, env, envFrom, ports, volumeMounts, securityContext, tty, stdin } = c;
   const text = JSON.stringify({ name, image, command, args, workingDir, env, envFrom, ports, volumeMounts, securityContext, tty, stdin });
   return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);

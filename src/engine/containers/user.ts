@@ -21,16 +21,34 @@ export function rootfsPath(rootfs: string | string[], rel: string): string {
   return path.join(dirs[0], rel);
 }
 
+/**
+ * Tables read from image layers, by path. Layers below the container's own (the overlay's lower dirs) never
+ * change, so every container of an image shares one read; the top (writable) layer and a mounted rootfs are
+ * read each time. Bounded: a few images' worth.
+ */
+const layerTables = new Map<string, string[][]>();
+const LAYER_TABLES_MAX = 64;
+
 function readTable(rootfs: string | string[], file: string): string[][] {
+  const p = rootfsPath(rootfs, file);
+  const fromLower = Array.isArray(rootfs) && rootfs.length > 1 && !p.startsWith(rootfs[0] + '/');
+  const cached = fromLower ? layerTables.get(p) : undefined;
+  if (cached) return cached;
+  let table: string[][];
   try {
-    return fs
-      .readFileSync(rootfsPath(rootfs, file), 'utf8')
+    table = fs
+      .readFileSync(p, 'utf8')
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split(':'));
   } catch {
     return [];
   }
+  if (fromLower) {
+    if (layerTables.size >= LAYER_TABLES_MAX) layerTables.delete(layerTables.keys().next().value!);
+    layerTables.set(p, table);
+  }
+  return table;
 }
 
 export interface ResolvedUser {

@@ -34,6 +34,8 @@ const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export class OverlaySnapshotter implements Snapshotter {
   private readonly dir: string;
   private readonly pending = new Set<Promise<void>>();
+  /** Metadata of the snapshots this process prepared or read (a start asks again for what create made). */
+  private readonly metas = new Map<string, SnapshotMeta>();
 
   constructor(private readonly opts: OverlaySnapshotterOptions) {
     this.dir = path.join(opts.root, 'containers');
@@ -51,8 +53,12 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   private async meta(key: string): Promise<SnapshotMeta> {
+    const known = this.metas.get(key);
+    if (known) return known;
     try {
-      return JSON.parse(await fsp.readFile(path.join(this.keyDir(key), 'meta.json'), 'utf8')) as SnapshotMeta;
+      const m = JSON.parse(await fsp.readFile(path.join(this.keyDir(key), 'meta.json'), 'utf8')) as SnapshotMeta;
+      this.metas.set(key, m);
+      return m;
     } catch {
       throw notFound(`snapshot ${key} does not exist`);
     }
@@ -91,11 +97,15 @@ export class OverlaySnapshotter implements Snapshotter {
       dirs: layers.map((l) => l.dir),
     };
     const tmp = `${kd}.tmp`;
-    await fsp.rm(tmp, { recursive: true, force: true });
-    await fsp.mkdir(path.join(tmp, 'upper'), { recursive: true, mode: 0o755 });
-    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
-    await fsp.writeFile(path.join(tmp, 'meta.json'), JSON.stringify(meta));
-    await fsp.rename(tmp, kd);
+    // A handful of metadata syscalls on fresh names, synchronously: each would otherwise be a thread-pool
+    // round trip costing this (busy) thread more than the syscall itself.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { mode: 0o755 });
+    fs.mkdirSync(path.join(tmp, 'upper'), { mode: 0o755 });
+    fs.mkdirSync(path.join(tmp, 'work'), { mode: 0o700 });
+    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
+    fs.renameSync(tmp, kd);
+    this.metas.set(key, meta);
     return this.toMount(key, meta);
   }
 
@@ -126,13 +136,14 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Removes the writable layer: renamed away at once (invisible to list()), deleted in the background. */
   async remove(key: string): Promise<void> {
     const kd = this.keyDir(key);
+    this.metas.delete(key);
     const trash = path.join(this.dir, `.trash-${key}-${crypto.randomBytes(4).toString('hex')}`);
     try {
       await fsp.rename(kd, trash);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await fsp.rm(`${kd}.tmp`, { recursive: true, force: true });
+    fs.rmSync(`${kd}.tmp`, { recursive: true, force: true });
     const done = fsp.rm(trash, { recursive: true, force: true }).catch(() => {});
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
