@@ -115,10 +115,12 @@ export class NodeAgent {
       },
     });
     this.volumes = new VolumeManager(`${opts.dataDir}/pods`);
-    this.teardowns = new TeardownQueue({ busy: () => this.starting.size > 0 });
+    // SKIFF_NO_TEARDOWN_QUEUE=1: cleanups run at once, as before the queue (A/B measurements).
+    const noQueue = !!process.env.SKIFF_NO_TEARDOWN_QUEUE;
+    this.teardowns = new TeardownQueue(noQueue ? { busy: () => false, idleConcurrency: Infinity } : { busy: () => this.starting.size > 0 });
     // A terminating pod's containers leave their runtime leftovers (runc state, cgroups) to the removal,
     // which the deferred cleanup does; containers that exit on their own are cleaned up at once as before.
-    opts.containers.setExitCleanupPolicy((rec) => this.terminating.has(rec.Config.Labels?.[LABEL_POD_UID] ?? ''));
+    if (!noQueue) opts.containers.setExitCleanupPolicy((rec) => this.terminating.has(rec.Config.Labels?.[LABEL_POD_UID] ?? ''));
     this.pods = new Informer<PodV1>(opts.client, RESOURCES.pods, {
       fieldSelector: `spec.nodeName=${opts.nodeName}`,
       onError: (e) => this.log(`pod watch: ${(e as Error).message}`),
