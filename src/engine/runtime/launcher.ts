@@ -29,10 +29,11 @@
  * stdout and still answers through it; a job it had not read yet (no acknowledgement) is given to the new one.
  *
  * The sealed runtime (option `runtime`, the engine's runc): the helper also holds a copy of runc in a fully
- * sealed memfd (F_SEAL_SEAL|SHRINK|GROW|WRITE), and runc is run as /proc/<helper>/fd/<n> (`runtimePath()`;
- * job argv entries RUNTIME). Why: `runc init` (nsexec's ensure_cloned_binary) otherwise copies the whole
- * 8.7 MB runc binary into a fresh memfd (or bind-mounts it read-only) and re-execs, for every container and
- * exec — ~3 ms of CPU each here. The copy exists so that a container cannot overwrite the host's runc through
+ * sealed memfd (F_SEAL_SEAL|SHRINK|GROW|WRITE), and runc is run as /proc/<helper>/fd/<n>, through a symlink
+ * <work dir>/runc so that it is still named runc in ps (`runtimePath()`; RUNTIME in a job's argv). Why:
+ * `runc init` (nsexec's ensure_cloned_binary) otherwise makes itself a safe copy and re-execs it, for every
+ * container and exec: a read-only bind mount of its binary (mkstemp, mount, remount, umount: what runc 1.1.5
+ * does here) or else a copy of the whole 8.7 MB into a fresh memfd — ~2-3 ms of CPU per container here. The copy exists so that a container cannot overwrite the host's runc through
  * /proc/self/exe (CVE-2019-5736); a sealed memfd cannot be written at all, so runc itself re-uses one
  * (cloned_binary.c is_self_cloned: "an admin could bind-mount a sealed memfd to /usr/bin/runc"). Node has no
  * memfd_create: a few lines of perl (perl-base is Essential on Debian) make it before exec'ing the helper's
@@ -56,13 +57,16 @@ done
 `;
 
 /**
- * Makes the sealed memfd copy of the runtime ($ARGV[0]), says "memfd <fd>" (-1: none) on stdout, and execs the
- * helper's bash loop ($ARGV[1]) with the runtime to use. syscall 319 is memfd_create on x86_64, flags
+ * Makes the sealed memfd copy of the runtime ($ARGV[0]), says "memfd <path>" ("-": none) on stdout, and execs
+ * the helper's bash loop ($ARGV[1]) with the runtime to use. syscall 319 is memfd_create on x86_64, flags
  * MFD_ALLOW_SEALING (no MFD_CLOEXEC: bash must inherit it); fcntl 2 = F_SETFD, 1033 = F_ADD_SEALS, 15 = all
  * four seals, exactly what runc's is_self_cloned wants. $^F: perl leaves the handle open across exec.
+ * The path is a symlink <work dir>/runc ($ARGV[2]) to /proc/<pid>/fd/<n>, replaced atomically by each new
+ * helper: a program's name (comm: what ps, top and perf show) is the basename of the path it was executed by,
+ * so runc stays "runc" and not "4".
  */
 const SEAL = `$| = 1;
-my ($rt, $loop) = @ARGV;
+my ($rt, $loop, $dir) = @ARGV;
 my ($fd, $keep) = (-1);
 $^F = 1 << 20;
 if ($^O eq 'linux' && $rt ne '' && open(my $in, '<:raw', $rt)) {
@@ -74,8 +78,14 @@ if ($^O eq 'linux' && $rt ne '' && open(my $in, '<:raw', $rt)) {
   }
   close $in;
 }
-print "memfd $fd\n";
-exec 'bash', '-c', $loop, 'skiff-launch', $fd >= 0 ? "/proc/$$/fd/$fd" : $rt, $fd >= 0 ? $fd : '';
+my $path = $fd >= 0 ? "/proc/$$/fd/$fd" : '';
+if ($path ne '' && $dir ne '') {
+  my $tmp = "$dir/.runc.$$";
+  unlink $tmp;
+  $path = "$dir/runc" if symlink($path, $tmp) && rename($tmp, "$dir/runc");
+}
+print 'memfd ', ($path eq '' ? '-' : $path), "\n";
+exec 'bash', '-c', $loop, 'skiff-launch', $path eq '' ? $rt : $path, $fd >= 0 ? $fd : '';
 `;
 
 /** An argv entry standing for the runtime the helper runs (the sealed copy); NUL cannot be in a real argument. */
@@ -318,8 +328,9 @@ export class Launcher {
     if (cur && !this.dead.has(cur) && cur.exitCode === null && cur.signalCode === null) return cur;
     // C locale: `read -N` counts bytes. Own stderr: nothing of it reaches the engine's.
     const rt = this.opts.runtime;
-    const perl = rt ? findPerl() : undefined;
-    const [cmd, args] = perl && rt ? [perl, ['-e', SEAL, rt, LOOP]] : ['bash', ['-c', LOOP, 'skiff-launch', rt ?? '', '']];
+    // syscall 319 is memfd_create on x86_64 only.
+    const perl = rt && process.arch === 'x64' ? findPerl() : undefined;
+    const [cmd, args] = perl && rt ? [perl, ['-e', SEAL, rt, LOOP, this.workDir()]] : ['bash', ['-c', LOOP, 'skiff-launch', rt ?? '', '']];
     const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = c;
     const out = c.stdout!;
@@ -331,9 +342,9 @@ export class Launcher {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const m = /^memfd (-?\d+)$/.exec(line);
+        const m = /^memfd (.+)$/.exec(line);
         if (m) {
-          if (Number(m[1]) >= 0 && c.pid) this.sealed = { helper: c, path: `/proc/${c.pid}/fd/${m[1]}` };
+          if (m[1] !== '-') this.sealed = { helper: c, path: m[1] };
         } else void this.answer(line);
       }
     });
