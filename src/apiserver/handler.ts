@@ -291,7 +291,8 @@ export class ApiHandler {
     const apply = (live: KubeObject): KubeObject => {
       let out: KubeObject;
       if (type === 'application/json-patch+json') out = applyJsonPatch(p, live, patch);
-      else if (type === 'application/merge-patch+json') out = p.merge(live, patch);
+      // live is the registry's private copy for this attempt (guaranteedUpdate): merge into it without a copy.
+      else if (type === 'application/merge-patch+json') out = p.mergeOwned ? p.mergeOwned(live, patch) : p.merge(live, patch);
       else out = p.strategic(live, patch, r.schemaName);
       if (out === null || typeof out !== 'object' || Array.isArray(out)) throw badRequest('the patch produced a non-object');
       return out;

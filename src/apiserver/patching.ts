@@ -20,6 +20,8 @@ export interface ApplyOptions {
 export interface Patcher {
   json(obj: KubeObject, ops: unknown): KubeObject;
   merge(obj: KubeObject, patch: unknown): KubeObject;
+  /** merge for an obj the caller owns and drops: the result may share its untouched parts (optional). */
+  mergeOwned?(obj: KubeObject, patch: unknown): KubeObject;
   strategic(obj: KubeObject, patch: unknown, schemaName: string): KubeObject;
   /** Server-side apply; live is undefined when the object does not exist yet. Conflicts throw SkiffError('Conflict'). */
   apply(live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions): KubeObject;

@@ -1,7 +1,7 @@
 /** Patch operations for the REST machinery: JSON, merge, strategic merge patch, server-side apply. */
 import type { KubeObject } from '../resource';
 import { unknownFields } from '../schema/index';
-import { applyJsonPatch, applyMergePatch } from './json';
+import { applyJsonPatch, applyMergePatch, applyMergePatchOwned } from './json';
 import { applyStrategicMergePatch } from './strategic';
 import { serverSideApply, updateManagedFields, computeApply, type ApplyOptions } from './apply';
 
@@ -16,6 +16,7 @@ export { fieldSet, encodeFieldsV1, decodeFieldsV1, pathString } from './fieldpat
 export const kindsPatcher = {
   json: (obj: KubeObject, ops: unknown) => applyJsonPatch(obj, ops),
   merge: (obj: KubeObject, patch: unknown) => applyMergePatch(obj, patch),
+  mergeOwned: (obj: KubeObject, patch: unknown) => applyMergePatchOwned(obj, patch),
   strategic: (obj: KubeObject, patch: unknown, schemaName: string) => applyStrategicMergePatch(obj, patch, schemaName),
   apply: (live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions) => serverSideApply(live, applied, opts),
   updateManagedFields: (old: KubeObject | undefined, next: KubeObject, manager: string, subresource?: string) =>

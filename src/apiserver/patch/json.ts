@@ -46,6 +46,11 @@ export function applyMergePatch<T>(obj: T, patch: unknown): T {
   return merge(structuredClone(obj), patch) as T;
 }
 
+/** applyMergePatch on an object the caller owns and drops (no copy of it first; the result shares its untouched parts). */
+export function applyMergePatchOwned<T>(obj: T, patch: unknown): T {
+  return merge(obj, patch) as T;
+}
+
 function merge(target: unknown, patch: unknown): unknown {
   if (!isMap(patch)) return structuredClone(patch);
   const out: Record<string, Json> = isMap(target) ? { ...target } : {};

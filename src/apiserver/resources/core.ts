@@ -155,13 +155,14 @@ function readinessGates(pod: Any): string {
 
 /** Fields of a pod's spec that an update may change (upstream ValidatePodUpdate). */
 function validatePodUpdate(o: Any, old: Any): FieldCause[] {
-  const a = clone(o.spec ?? {});
-  const b = clone(old.spec ?? {});
+  // Compared, never written: a is the new spec itself, b a shallow copy of the old one (copied down to the
+  // containers whose image it takes from a), so no deep clone per pod update.
+  const a = o.spec ?? {};
+  const b = { ...(old.spec ?? {}) };
   // mutable: images, activeDeadlineSeconds, tolerations additions, terminationGracePeriodSeconds; nodeName set by binding
   for (const k of ['containers', 'initContainers']) {
-    (a[k] ?? []).forEach((c: Any, i: number) => {
-      if (b[k]?.[i]) b[k][i].image = c?.image;
-    });
+    if (!Array.isArray(b[k])) continue;
+    b[k] = b[k].map((c: Any, i: number) => (c && i < (a[k] ?? []).length ? { ...c, image: a[k][i]?.image } : c));
   }
   for (const k of ['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', 'schedulingGates']) {
     if (a[k] === undefined) delete b[k];

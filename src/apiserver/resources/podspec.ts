@@ -147,7 +147,7 @@ export function defaultPodOnly(pod: Any): void {
   }
   pod.status ??= {};
   setDefault(pod.status, 'phase', 'Pending');
-  setDefault(pod.status, 'qosClass', qosClass(spec));
+  if (pod.status.qosClass === undefined || pod.status.qosClass === null) pod.status.qosClass = qosClass(spec);
 }
 
 /** Upstream's QoS class: Guaranteed when every container has equal cpu+memory requests and limits. */
