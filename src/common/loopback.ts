@@ -68,7 +68,9 @@ class LoopbackOutgoing extends PassThrough {
   headersSent = false;
   private readonly hdrs: OutgoingHttpHeaders = {};
   constructor(private readonly onHead: (res: LoopbackOutgoing) => void) {
-    super();
+    // About what a socket buffers (kernel send buffer + the client's stream), so a watch writer meets
+    // backpressure ('drain') no sooner than over the unix socket.
+    super({ highWaterMark: 256 * 1024 });
   }
   setHeader(name: string, value: number | string | readonly string[]): this {
     this.hdrs[name.toLowerCase()] = value as OutgoingHttpHeaders[string];
