@@ -64,11 +64,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     ready: () => nsc.ready,
   });
   const servers: http.Server[] = [];
+  // In-process (loopback) exchanges in flight, ended on close like the listeners' connections.
+  const loopOpen = new Set<http.ServerResponse>();
+  const loopListener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    loopOpen.add(res);
+    res.once('close', () => loopOpen.delete(res));
+    handler.handle(req, res);
+  };
   const out: RunningApiServer = {
     registry,
     async close() {
       nsc.stop();
       out.gc?.stop();
+      if (out.unixSocket) {
+        unregisterLoopback(out.unixSocket, loopListener);
+        for (const res of loopOpen) res.destroy();
+      }
       await Promise.all(
         servers.map(
           (s) =>
@@ -78,10 +89,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             }),
         ),
       );
-      if (out.unixSocket) {
-        unregisterLoopback(out.unixSocket, handler.handle);
-        fs.rmSync(out.unixSocket, { force: true });
-      }
+      if (out.unixSocket) fs.rmSync(out.unixSocket, { force: true });
     },
   };
   const listen = async (s: http.Server, port: number | string, host?: string): Promise<number> => {
@@ -119,7 +127,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     fs.chmodSync(opts.unixSocket, 0o600);
     out.unixSocket = opts.unixSocket;
     // Clients in this process that address this socket skip it (src/common/loopback.ts).
-    registerLoopback(opts.unixSocket, handler.handle);
+    registerLoopback(opts.unixSocket, loopListener);
   }
   if (opts.controllers !== false) {
     out.gc = new GarbageCollector(registry);

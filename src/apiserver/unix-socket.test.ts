@@ -122,8 +122,22 @@ describe('API server on a unix socket', () => {
     }
   });
 
-  it('removes the socket file on close', async () => {
+  it('removes the socket file on close, and ends in-process watches as it ends connections', async () => {
+    const client = new KubeClient({ server: 'https://127.0.0.1:1', token: 'secret-token', socketPath: sock });
+    const stream = await client.watch(CONFIGMAPS, { namespace: 'default' });
+    const ended = (async () => {
+      try {
+        for await (const _ of stream) {
+          /* until the server goes */
+        }
+        return 'ended';
+      } catch (e) {
+        return (e as Error & { code?: string }).code;
+      }
+    })();
     await server.close();
+    assert.ok(['ended', 'Unavailable'].includes(String(await ended)));
+    client.close();
     assert.equal(fs.existsSync(sock), false);
     assert.equal(loopbackFor(sock), undefined);
     server = undefined as unknown as RunningApiServer;
