@@ -3,9 +3,8 @@
  * file, rename). No fsync: a killed engine loses nothing the kernel already has; only a power cut could,
  * and then the runtime state under /run is gone too and recovery marks such containers exited.
  *
- * The first write (create) is synchronous: a new file in a new directory, microseconds into the page cache.
- * Later saves replace the file, and on ext4 a rename over an existing file makes the kernel write the new
- * data out at once (auto_da_alloc), so the rename, and an unlink that follows it, wait for the disk: 2–6 ms
+ * The first write (create) is a new file in a new directory. Later saves replace the file, and on ext4 a
+ * rename over an existing file makes the kernel write the new data out at once (auto_da_alloc), so the rename, and an unlink that follows it, wait for the disk: 2–6 ms
  * each on this VM's disk. On the engine's event loop (which in `skiff server` also serves the API, the
  * controllers and the agent) that was ~10 ms per pod at churn, so replacing saves and the final unlink run on
  * the thread pool: one write in flight per container, newer records coalescing behind it, and forget()
@@ -39,13 +38,16 @@ export class ContainerStore {
     return path.join(this.dir(id), `.config.v2.json.${process.pid}.${Math.random().toString(36).slice(2)}`);
   }
 
-  /** The first record of a container: synchronous, so the container exists on disk when create() answers. */
-  create(rec: ContainerRecord): void {
+  /**
+   * The first record of a container (awaited, so the container exists on disk when create() answers). A new
+   * file in a new directory needs no temp file and rename: a reader finds either no record (a half-created
+   * container, removed by loadAll) or this one; a torn file is as likely as with a rename, without an fsync.
+   * On the thread pool: on ext4 a busy journal made these synchronous calls wait 1+ ms per container.
+   */
+  async create(rec: ContainerRecord): Promise<void> {
     const dir = this.dir(rec.Id);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = this.tmpName(rec.Id);
-    fs.writeFileSync(tmp, JSON.stringify(rec));
-    fs.renameSync(tmp, path.join(dir, 'config.v2.json'));
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(dir, 'config.v2.json'), JSON.stringify(rec));
   }
 
   /** Replaces the record (snapshotted now); resolves once it, or a newer one, is on disk. */

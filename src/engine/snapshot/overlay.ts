@@ -97,14 +97,13 @@ export class OverlaySnapshotter implements Snapshotter {
       dirs: layers.map((l) => l.dir),
     };
     const tmp = `${kd}.tmp`;
-    // A handful of metadata syscalls on fresh names, synchronously: each would otherwise be a thread-pool
-    // round trip costing this (busy) thread more than the syscall itself.
-    fs.rmSync(tmp, { recursive: true, force: true });
-    fs.mkdirSync(tmp, { mode: 0o755 });
-    fs.mkdirSync(path.join(tmp, 'upper'), { mode: 0o755 });
-    fs.mkdirSync(path.join(tmp, 'work'), { mode: 0o700 });
-    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
-    fs.renameSync(tmp, kd);
+    // On the thread pool: metadata writes on the data dir's file system (ext4) can wait for its journal for
+    // milliseconds when the disk is busy, which synchronously would stall everything else this process does.
+    await fsp.rm(tmp, { recursive: true, force: true });
+    await fsp.mkdir(path.join(tmp, 'upper'), { recursive: true, mode: 0o755 });
+    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
+    await fsp.writeFile(path.join(tmp, 'meta.json'), JSON.stringify(meta));
+    await fsp.rename(tmp, kd);
     this.metas.set(key, meta);
     return this.toMount(key, meta);
   }
@@ -143,7 +142,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    fs.rmSync(`${kd}.tmp`, { recursive: true, force: true });
+    await fsp.rm(`${kd}.tmp`, { recursive: true, force: true });
     const done = fsp.rm(trash, { recursive: true, force: true }).catch(() => {});
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
