@@ -18,7 +18,8 @@
  *   "<id> sync <first sync line>"   the program reported (a line shorter than 3500 bytes)
  *   "<id> long"                     the same, but the line is long: it was written to the error file instead
  *   "<id> fail"                     the sync pipe closed without a line: the error file holds stderr
- * Lines stay under PIPE_BUF, so answers of concurrent jobs never interleave. run() jobs (short commands whose
+ * Lines stay under PIPE_BUF, so answers of concurrent jobs never interleave. (bash 5 reads the job itself with
+ * one read(2); a launch costs two bash forks, the subshell that answers and the one that execs the program.) run() jobs (short commands whose
  * output is wanted: networking's netns and CNI calls) take stdin from a file and write stdout/stderr to files
  * under the work dir, and answer "<id> exit <code>".
  *
