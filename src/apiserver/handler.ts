@@ -208,7 +208,10 @@ export class ApiHandler {
         if (r.namespaced && !ns) return this.send(res, 404, failure(404, 'NotFound', 'the server could not find the requested resource'));
         const body = await this.objectBody(req, r);
         const warnings = this.checkFields(r, body, q);
-        const created = await this.reg.create(r, ns, body as KubeObject, { dryRun, fieldManager });
+        // A JSON body is plain JSON data nobody else holds: the registry may take it without a copy (YAML and
+        // protobuf decodes keep the copy, which also normalises what JSON cannot carry).
+        const inputOwned = mediaType(req).endsWith('json');
+        const created = await this.reg.create(r, ns, body as KubeObject, { dryRun, fieldManager, inputOwned });
         this.warn(res, warnings);
         return this.sendObject(req, res, r, 201, created, q);
       }

@@ -43,6 +43,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
   subresource?: string;
+  /** create: the caller hands `input` over (a request body it decoded and drops): no defensive copy of it. */
+  inputOwned?: boolean;
 }
 
 export interface DeleteOptions {
@@ -323,7 +325,7 @@ export class Registry {
   }
 
   async create(r: ResourceInfo, ns: string, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
-    const obj = clone(input);
+    const obj = opts.inputOwned ? input : clone(input);
     obj.apiVersion = groupVersion(r);
     obj.kind = r.kind;
     const meta: ObjectMeta = (obj.metadata = obj.metadata ?? {});
