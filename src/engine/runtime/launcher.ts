@@ -34,7 +34,9 @@
  * <work dir>/runc so that it is still named runc in ps (`runtimePath()`; RUNTIME in a job's argv). Why:
  * `runc init` (nsexec's ensure_cloned_binary) otherwise makes itself a safe copy and re-execs it, for every
  * container and exec: a read-only bind mount of its binary (mkstemp, mount, remount, umount: what runc 1.1.5
- * does here) or else a copy of the whole 8.7 MB into a fresh memfd — ~2-3 ms of CPU per container here. The copy exists so that a container cannot overwrite the host's runc through
+ * does here) or else a copy of the whole 8.7 MB into a fresh memfd. The mount variant costs little CPU in runc
+ * itself, but each mount event makes systemd (on a real node) re-read the whole mountinfo (runc issues #2532,
+ * #3925), and takes the kernel's namespace lock that every container's own mounts contend for. The copy exists so that a container cannot overwrite the host's runc through
  * /proc/self/exe (CVE-2019-5736); a sealed memfd cannot be written at all, so runc itself re-uses one
  * (cloned_binary.c is_self_cloned: "an admin could bind-mount a sealed memfd to /usr/bin/runc"). Node has no
  * memfd_create: a few lines of perl (perl-base is Essential on Debian) make it before exec'ing the helper's
