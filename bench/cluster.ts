@@ -14,7 +14,9 @@
  * sandbox, container create, start, status write: "end(duration)") and Ready on the watch; per round, the
  * machine's CPU busy time over the round (all cores, /proc/stat) and the server process's own.
  *
- * --threads (churn): the server's CPU per churned pod split by thread (main event loop, SQLite writer, libuv pool).
+ * --threads (churn): the server's CPU per churned pod split by thread (main event loop, SQLite writer, libuv pool),
+ * and the Events written per churned pod by source/reason (the kubelet's are rate-limited: a backlog still
+ * queued when the phase ends is not counted in writes/pod).
  *
  * SKIFF_AGENT_TRACE=1 in the environment makes the agent log per-pod phase times (sandbox, create, start,
  * status and why a status was written) to the server's log.
@@ -294,6 +296,10 @@ async function skiffChurn(cl: NodeCluster, rate: number, seconds: number): Promi
     const t1 = threadCpu(cl.pid());
     const rows = [...t1].map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
     process.stderr.write(`  server threads, CPU ms per churned pod: ${rows.map(([k, v]) => `${k} ${((v * 1000) / total).toFixed(1)}`).join(', ')}\n`);
+    const evs = await c.list(RESOURCES.events, { namespace: 'default' });
+    const by = new Map<string, number>();
+    for (const e of evs.items as Obj[]) by.set(`${e.source?.component}/${e.reason}`, (by.get(`${e.source?.component}/${e.reason}`) ?? 0) + (e.count ?? 1));
+    process.stderr.write(`  events per churned pod: ${[...by].map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', ')}\n`);
   }
   // Store revisions consumed = writes (pods, bindings, statuses, events, heartbeats) over the same span.
   const writesPerPod = ((await rev()) - rev0) / total;
