@@ -33,6 +33,10 @@
  *   idle RSS       — skiff: the server process (API + store + scheduler + controllers + engine + agent);
  *                    Swarm: dockerd + containerd; each with 3 idle replicas on a fresh node (per-container
  *                    monitors — conmon / containerd-shim — excluded on both sides)
+ *
+ * Before each measured phase (create rounds, scale rounds, churn), on both sides alike, the bench waits until
+ * the machine is mostly idle (< 25 % CPU busy over a second, at most 30 s; the waits are printed), so the tail
+ * of the previous phase — deletions still being carried out by skiff or by dockerd — is not charged to it.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -144,6 +148,34 @@ const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a -
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** Busy and total jiffies of the whole machine (/proc/stat's first line). */
+function cpuJiffies(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - (f[4] ?? 0), total };
+}
+
+/**
+ * Waits (at most 30 s) until the machine is mostly idle — under 25 % of both cores busy over one second —
+ * before a measured phase, on both sides alike: the previous phase's tail (skiff's or dockerd's deletions
+ * still running) must not be charged to the next one. Returns how long it waited (printed with the phase).
+ */
+async function settle(maxMs = 30_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuJiffies();
+    await sleep(1000);
+    const b = cpuJiffies();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy < 0.25 || Date.now() - t0 > maxMs) return Date.now() - t0;
+  }
+}
+const settled: string[] = [];
+async function settleFor(what: string): Promise<void> {
+  const ms = await settle();
+  settled.push(`${what} ${(ms / 1000).toFixed(0)} s`);
+}
 
 function rssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -386,6 +418,13 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    // The usage is this file's header comment.
+    const src = fs.readFileSync(__filename, 'utf8');
+    const header = /\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '';
+    process.stdout.write(`${header.replace(/^ \* ?/gm, '').trim()}\n`);
+    return;
+  }
   const rounds = arg('rounds', 3);
   const churnSeconds = arg('churn-seconds', 10);
   const rate = arg('rate', 20);
@@ -435,9 +474,11 @@ async function main(): Promise<void> {
       const a: number[] = [];
       const b: number[] = [];
       for (let r = 0; r < rounds; r++) {
+        await settleFor('skiff create');
         a.push(await skiffCreate(cl, `c10-${r}`, 10));
         await deleteDeployment(cl, `c10-${r}`);
         if (sw) {
+          await settleFor('swarm create');
           b.push(await swarmCreate(sw, `c10-${r}`, 10));
           await sw.removeService(`c10-${r}`);
         }
@@ -451,10 +492,12 @@ async function main(): Promise<void> {
       const ra: number[] = [];
       const rb: number[] = [];
       for (let r = 0; r < Math.min(rounds, 2); r++) {
+        await settleFor('skiff scale');
         a.push(await skiffScale(cl, `s-${r}`, 10, 50));
         if (r === 0) for (let k = 0; k < 5; k++) ra.push(await skiffReplace(cl, `s-${r}`, k));
         await deleteDeployment(cl, `s-${r}`);
         if (sw) {
+          await settleFor('swarm scale');
           b.push(await swarmScale(sw, `s-${r}`, 10, 50));
           if (r === 0) for (let k = 0; k < 5; k++) rb.push(await swarmReplace(sw, `s-${r}`, k, 50));
           await sw.removeService(`s-${r}`);
@@ -465,7 +508,9 @@ async function main(): Promise<void> {
     }
 
     if (want('churn')) {
+      await settleFor('skiff churn');
       const a = await skiffChurn(cl, rate, churnSeconds);
+      if (sw) await settleFor('swarm churn');
       const b = sw ? await swarmChurn(sw, rate, churnSeconds) : undefined;
       const fmtLat = (x: { lat: number[]; total: number }) => `${sec(pct(x.lat, 50))} / ${sec(pct(x.lat, 99))} (${x.lat.length}/${x.total} running)`;
       rows.push({
@@ -488,6 +533,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${new Date().toISOString()} — load average at start ${loadStart}, at end ${loadEnd}\n\n`);
   process.stdout.write('| measure | skiff | Docker Swarm | skiff vs Swarm |\n| --- | --- | --- | --- |\n');
   for (const r of rows) process.stdout.write(`| ${r.measure} | ${r.skiff} | ${r.swarm} | ${r.ratio} |\n`);
+  if (settled.length) process.stdout.write(`\nwaited for an idle machine before: ${settled.join(', ')}\n`);
   process.stdout.write('\nrounds:\n');
   for (const r of rows) if (r.rounds) process.stdout.write(`  ${r.measure}: ${r.rounds}\n`);
 }
