@@ -61,7 +61,16 @@ export class TeardownQueue {
   /** Queues a cleanup; the promise settles with it. */
   run<T>(fn: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ run: () => fn().then(resolve, reject), at: this.now() });
+      const run = () => {
+        // A cleanup that throws synchronously still settles and frees its slot.
+        try {
+          return fn().then(resolve, reject);
+        } catch (err) {
+          reject(err);
+          return Promise.resolve();
+        }
+      };
+      this.waiting.push({ run, at: this.now() });
       this.pump();
     });
   }
