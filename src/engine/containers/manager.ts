@@ -70,10 +70,12 @@ interface Live {
   exiting?: Promise<void>;
   removed?: boolean;
   rotateTimer?: NodeJS.Timeout;
-  /** The last exit's runtime leftovers (runc state, cgroups, host rootfs mount) are still there: deferred. */
-  runtimeDirty?: boolean;
-  /** cleanupRuntime ran after the last exit: removal need not do it again. */
-  runtimeClean?: boolean;
+  /**
+   * The last exit's runtime leftovers (runc state, cgroups, host rootfs mount): 'deferred' — still there, left
+   * to the removal or the next start (setExitCleanupPolicy); 'collected' — cleanupRuntime ran after the exit,
+   * so the removal need not repeat it. Unset while the container runs (or before its first start).
+   */
+  leftovers?: 'deferred' | 'collected';
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -373,11 +375,8 @@ export class ContainerManager {
     const rootfs = path.join(bundle, 'rootfs');
     const dataDir = this.store.dir(id);
     const undo: Array<() => Promise<unknown>> = [];
-    if (live.runtimeDirty) {
-      live.runtimeDirty = false;
-      await this.cleanupRuntime(rec).catch(() => undefined);
-    }
-    live.runtimeClean = false;
+    if (live.leftovers === 'deferred') await this.cleanupRuntime(rec).catch(() => undefined);
+    live.leftovers = undefined;
     try {
       // The rootfs: an overlay runc mounts at "/" inside the container's own mount namespace (nothing to
       // mount or unmount on the host, and it vanishes with the container), unless its options are too long
@@ -686,11 +685,11 @@ export class ContainerManager {
     // the thread pool); anyone else's before the exit is reported, so a restart finds a clean slate.
     if (!autoRemove && !restart && this.deferCleanup?.(rec)) {
       this.exits.unwatch(rec.Id);
-      live.runtimeDirty = true;
+      live.leftovers = 'deferred';
       await this.save(live);
     } else if (!autoRemove) {
       await Promise.all([this.cleanupRuntime(rec), this.save(live)]);
-      live.runtimeClean = true;
+      live.leftovers = 'collected';
     }
     const waiters = live.exitWaiters.splice(0);
     waiters.forEach((w) => w(code));
@@ -874,11 +873,10 @@ export class ContainerManager {
         }
       }
       if (live.restartTimer) clearTimeout(live.restartTimer);
-      if (live.runtimeDirty) {
+      if (live.leftovers === 'deferred') {
         // While the record still exists: networking asks whose container this was (a pod's: nothing to free).
-        live.runtimeDirty = false;
         await this.cleanupRuntime(rec).catch(() => undefined);
-        live.runtimeClean = true;
+        live.leftovers = 'collected';
       }
       await this.removeLocked(live, opts);
     });
@@ -903,10 +901,11 @@ export class ContainerManager {
     live.exitWaiters.splice(0).forEach((w) => w(rec.State.ExitCode));
     const collect = (async () => {
       // The runtime part (runc state, cgroups, rootfs mount) once, by cleanupRuntime when it is given.
-      // (Already done at the exit when runtimeClean: nothing started it again since.)
-      const runtimeDone = !!runtimeCleanup || !!live.runtimeClean;
+      // (Already done after the exit when collected: nothing started it again since.)
+      const collected = live.leftovers === 'collected';
+      const runtimeDone = !!runtimeCleanup || collected;
       if (runtimeCleanup) await runtimeCleanup().catch(() => undefined);
-      else if (!rec.Skiff.rootfsInRuntime && !live.runtimeClean) await this.unmountRootfs(rec.Id);
+      else if (!rec.Skiff.rootfsInRuntime && !collected) await this.unmountRootfs(rec.Id);
       await Promise.all([
         this.store.remove(rec.Id).catch(() => undefined),
         this.opts.snapshotter.remove(rec.Id).catch(() => undefined),
@@ -916,26 +915,23 @@ export class ContainerManager {
           : [fsp.rm(this.runc.stateDir(rec.Id), { recursive: true, force: true }).catch(() => undefined), removeCgroups(this.cgroupsPath(rec.Id))]),
       ]);
     })();
-    this.collecting.add(collect);
-    this.collectingById.set(rec.Id, collect);
+    this.collecting.set(rec.Id, collect);
     void collect.finally(() => {
-      this.collecting.delete(collect);
-      if (this.collectingById.get(rec.Id) === collect) this.collectingById.delete(rec.Id);
+      if (this.collecting.get(rec.Id) === collect) this.collecting.delete(rec.Id);
     });
   }
 
   /** Background removals still in flight. */
-  private readonly collecting = new Set<Promise<void>>();
-  private readonly collectingById = new Map<string, Promise<void>>();
+  private readonly collecting = new Map<string, Promise<void>>();
 
   /** Resolves once the background part of a removal (runtime leftovers, snapshot, directories) is done. */
   async collected(id: string): Promise<void> {
-    await this.collectingById.get(id);
+    await this.collecting.get(id);
   }
 
   /** Resolves once background cleanup of removed containers has finished. */
   async settled(): Promise<void> {
-    while (this.collecting.size) await Promise.all([...this.collecting]);
+    while (this.collecting.size) await Promise.all([...this.collecting.values()]);
   }
 
   async rename(ref: string, newName: string): Promise<void> {
