@@ -119,7 +119,6 @@ export function setupScript(netnsPath: string, inner: string, host: string): str
   ].join('\n');
 }
 
-/** fs.rm validates with an lstat and lstats again before unlinking: for one file, unlink is a third of that. */
 /** Whether a host veth end is still there after the kernel had ~1.5 s to delete it with its namespace. */
 async function vethLingers(veth: string): Promise<boolean> {
   for (const ms of [0, 50, 100, 200, 400, 800]) {
@@ -129,6 +128,7 @@ async function vethLingers(veth: string): Promise<boolean> {
   return true;
 }
 
+/** fs.rm validates with an lstat and lstats again before unlinking: for one file, unlink is a third of that. */
 async function unlinkIfAny(p: string): Promise<void> {
   await fs.unlink(p).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;

@@ -285,56 +285,46 @@ export class KubeClient {
       timeoutSeconds: opts.timeoutSeconds,
     });
     const loop = loopbackFor(this.config.socketPath);
-    if (loop) {
-      const res = await loopbackRequest(loop, {
-        method: 'GET',
-        path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
-        headers: this.headers(),
-        signal: opts.signal,
-      }).catch((e) => {
-        throw new SkiffError('Unavailable', `watch ${full}: ${(e as Error).message}`, { cause: e });
-      });
-      if (res.statusCode !== 200) {
-        const chunks: Buffer[] = [];
-        for await (const c of res.body) chunks.push(c as Buffer);
-        let body: ApiStatus | undefined;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
-        throw apiError(res.statusCode, body, `watch ${full}`);
-      }
-      return readWatchEvents<T>(res.body, full);
-    }
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = this.mod.request(
-        {
-          ...this.target(),
+    // The server in this process takes the request directly (src/common/loopback.ts); others over HTTP.
+    const { status, body } = loop
+      ? await loopbackRequest(loop, {
           method: 'GET',
           path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
-          agent: this.agent,
           headers: this.headers(),
           signal: opts.signal,
-        },
-        resolve,
-      );
-      req.on('error', (e) => reject(new SkiffError('Unavailable', `watch ${full}: ${e.message}`, { cause: e })));
-      req.end();
-    });
-    const status = response.statusCode ?? 0;
+        }).then(
+          (res) => ({ status: res.statusCode, body: res.body }),
+          (e) => {
+            throw new SkiffError('Unavailable', `watch ${full}: ${(e as Error).message}`, { cause: e });
+          },
+        )
+      : await new Promise<{ status: number; body: http.IncomingMessage }>((resolve, reject) => {
+          const req = this.mod.request(
+            {
+              ...this.target(),
+              method: 'GET',
+              path: (this.url.pathname === '/' ? '' : this.url.pathname) + full,
+              agent: this.agent,
+              headers: this.headers(),
+              signal: opts.signal,
+            },
+            (res) => resolve({ status: res.statusCode ?? 0, body: res }),
+          );
+          req.on('error', (e) => reject(new SkiffError('Unavailable', `watch ${full}: ${e.message}`, { cause: e })));
+          req.end();
+        });
     if (status !== 200) {
       const chunks: Buffer[] = [];
-      for await (const c of response) chunks.push(c as Buffer);
-      let body: ApiStatus | undefined;
+      for await (const c of body) chunks.push(c as Buffer);
+      let parsed: ApiStatus | undefined;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        body = undefined;
+        parsed = undefined;
       }
-      throw apiError(status, body, `watch ${full}`);
+      throw apiError(status, parsed, `watch ${full}`);
     }
-    return readWatchEvents<T>(response, full);
+    return readWatchEvents<T>(body, full);
   }
 }
 
