@@ -19,9 +19,9 @@
  *   "<id> long"                     the same, but the line is long: it was written to the error file instead
  *   "<id> fail"                     the sync pipe closed without a line: the error file holds stderr
  * Lines stay under PIPE_BUF, so answers of concurrent jobs never interleave. (bash 5 reads the job itself with
- * one read(2); a launch costs two bash forks, the subshell that answers and the one that execs the program.) run() jobs (short commands whose
- * output is wanted: networking's netns and CNI calls) take stdin from a file and write stdout/stderr to files
- * under the work dir, and answer "<id> exit <code>".
+ * one read(2); a launch costs two bash forks, the subshell that answers and the one that execs the program.)
+ * run() jobs (short commands whose output is wanted: networking's netns and CNI calls) take stdin from a file
+ * and write stdout/stderr to files under the work dir, and answer "<id> exit <code>".
  *
  * The container manager uses it unless SKIFF_NO_LAUNCHER is set (then conmon is spawned from the engine, as
  * before; for A/B measurements).
@@ -36,8 +36,9 @@
  * container and exec: a read-only bind mount of its binary (mkstemp, mount, remount, umount: what runc 1.1.5
  * does here) or else a copy of the whole 8.7 MB into a fresh memfd. The mount variant costs little CPU in runc
  * itself, but each mount event makes systemd (on a real node) re-read the whole mountinfo (runc issues #2532,
- * #3925), and takes the kernel's namespace lock that every container's own mounts contend for. The copy exists so that a container cannot overwrite the host's runc through
- * /proc/self/exe (CVE-2019-5736); a sealed memfd cannot be written at all, so runc itself re-uses one
+ * #3925), and takes the kernel's namespace lock that every container's own mounts contend for. The copy exists
+ * so that a container cannot overwrite the host's runc through /proc/self/exe (CVE-2019-5736); a sealed memfd
+ * cannot be written at all, so runc itself re-uses one
  * (cloned_binary.c is_self_cloned: "an admin could bind-mount a sealed memfd to /usr/bin/runc"). Node has no
  * memfd_create: a few lines of perl (perl-base is Essential on Debian) make it before exec'ing the helper's
  * bash, which inherits it (same pid); jobs close it, so conmon and runc do not pin it. The copy is taken when
